@@ -1,0 +1,14 @@
+# Iteration-based AdamW schedule for short runs (CPU tests, the synthetic world).
+lr = 1e-4
+max_iters = 100
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=lr, weight_decay=0.01),
+    clip_grad=dict(max_norm=35, norm_type=2),
+)
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=max_iters, by_epoch=False, max_keep_ckpts=3),
+)
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,3 @@
+"""Engine components: hooks (compute accounting, schedules, visualisation)."""
+
+from . import hooks  # noqa: F401

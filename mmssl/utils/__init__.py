@@ -1,0 +1,5 @@
+"""Utilities: registration, environment report, library compatibility fixes."""
+
+from .setup_env import register_all_modules
+
+__all__ = ['register_all_modules']

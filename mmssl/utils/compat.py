@@ -1,0 +1,108 @@
+"""Documented work-arounds for known bugs of the pinned stack (see ../shared/STACK.md).
+
+Each patch is applied once by :func:`apply_compat_patches` (called on ``import mmssl``),
+is a no-op where the library it fixes is absent (the GPU benchmark machine has torch only),
+and is covered by a test in ``tests/test_utils/test_compat.py``.
+
+1. spconv 2.3.8, CPU backward: every sparse conv's backward calls
+   ``spconv.pytorch.ops.get_current_stream()``, i.e. ``torch.cuda.current_stream()``, which
+   raises "Found no NVIDIA driver" on a machine without CUDA. On such a machine the stream
+   handle is 0 (the CPU kernels ignore it).
+2. mmengine 0.10.7 with torch >= 2.6: ``torch.load`` defaults to ``weights_only=True`` and
+   rejects the numpy objects and MMEngine types a Runner writes into its own checkpoints
+   (``UnpicklingError: Weights only load failed``). Rather than turning safety off, the
+   types MMEngine writes are allow-listed with ``torch.serialization.add_safe_globals``;
+   anything else in a file still fails to load.
+3. Atomic checkpoint writes: MMEngine's local file backend writes a checkpoint in place, so a
+   run killed mid-write leaves a truncated ``.pth``. The local backend is replaced by one
+   that writes to a temporary file in the same folder and renames it (``os.replace``), so a
+   checkpoint file either exists whole or not at all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+_APPLIED = False
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def patch_spconv_cpu_backward() -> bool:
+    """Make spconv's backward pass run without a CUDA driver. Returns whether it patched."""
+    if not _has('spconv'):
+        return False
+    import torch
+
+    try:
+        import spconv.pytorch.ops as spconv_ops
+    except Exception:  # spconv installed but not importable (e.g. no cumm): leave it be
+        return False
+    original = getattr(spconv_ops, '_mmssl_original_get_current_stream', None)
+    if original is None:
+        original = spconv_ops.get_current_stream
+        spconv_ops._mmssl_original_get_current_stream = original
+
+    def get_current_stream() -> int:
+        if torch.cuda.is_available():
+            return original()
+        return 0
+
+    spconv_ops.get_current_stream = get_current_stream
+    return True
+
+
+def mmengine_checkpoint_safe_globals() -> list:
+    """The types a Runner's checkpoint holds besides tensors (numpy scalars and dtypes)."""
+    import numpy as np
+
+    safe: list = [np.dtype, np.ndarray]
+    try:  # numpy >= 1.25 keeps the scalar reconstructor here; numpy 2 moved it
+        from numpy.core.multiarray import _reconstruct, scalar
+
+        safe += [scalar, _reconstruct]
+    except ImportError:  # pragma: no cover - numpy 2
+        from numpy._core.multiarray import _reconstruct, scalar
+
+        safe += [scalar, _reconstruct]
+    safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32,
+                                           np.int64, np.uint8, np.bool_)]
+    if _has('mmengine'):
+        from mmengine.logging.history_buffer import HistoryBuffer
+
+        safe.append(HistoryBuffer)
+    return safe
+
+
+def patch_torch_load_safe_globals() -> bool:
+    """Allow-list the types MMEngine writes so ``weights_only`` loading accepts them."""
+    import torch
+
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:  # torch < 2.4: weights_only is off by default
+        return False
+    add(mmengine_checkpoint_safe_globals())
+    return True
+
+
+def patch_atomic_local_backend() -> bool:
+    """Replace MMEngine's local file backend with one that writes atomically."""
+    if not _has('mmengine'):
+        return False
+    from .atomic_io import install_atomic_local_backend
+
+    install_atomic_local_backend()
+    return True
+
+
+def apply_compat_patches() -> None:
+    """Apply every patch of this module once."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    _APPLIED = True
+    patch_spconv_cpu_backward()
+    patch_torch_load_safe_globals()
+    patch_atomic_local_backend()
