@@ -21,7 +21,16 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='mmdet3d.Det3DLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+log_processor = dict(
+    type='LogProcessor',
+    window_size=10,
+    by_epoch=True,
+    # Cumulative figures are shown as they stand, not averaged over the window.
+    custom_cfg=[
+        dict(data_src='device_hours', method_name='max', window_size='global'),  # monotonic
+        dict(data_src='peak_mem_mb', method_name='max', window_size='global'),
+    ],
+)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -1,3 +1,3 @@
-"""Engine components: hooks (compute accounting, schedules, visualisation)."""
+"""Engine components: hooks (compute accounting, schedules, visualisation), optimizer wrappers."""
 
-from . import hooks  # noqa: F401
+from . import hooks, optimizers  # noqa: F401

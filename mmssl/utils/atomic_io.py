@@ -42,4 +42,4 @@ def install_atomic_local_backend() -> None:
         def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
             atomic_write_bytes(obj.encode(encoding), filepath)
 
-    register_backend('local', AtomicLocalBackend, force=True)
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')

@@ -12,7 +12,11 @@ and is covered by a test in ``tests/test_utils/test_compat.py``.
    rejects the numpy objects and MMEngine types a Runner writes into its own checkpoints
    (``UnpicklingError: Weights only load failed``). Rather than turning safety off, the
    types MMEngine writes are allow-listed with ``torch.serialization.add_safe_globals``;
-   anything else in a file still fails to load.
+   anything else in a file still fails to load. MMEngine's ``HistoryBuffer`` also pickles its
+   built-in statistics functions (``min``/``max``/``current``/``mean``) by reference through
+   ``builtins.getattr``, a global that must never be allow-listed (it opens arbitrary
+   attribute access); the patch leaves those four out of the pickled state (every new
+   ``HistoryBuffer`` registers them again) and keeps user-registered methods in it.
 3. Atomic checkpoint writes: MMEngine's local file backend writes a checkpoint in place, so a
    run killed mid-write leaves a truncated ``.pth``. The local backend is replaced by one
    that writes to a temporary file in the same folder and renames it (``os.replace``), so a
@@ -87,6 +91,25 @@ def patch_torch_load_safe_globals() -> bool:
     return True
 
 
+def patch_history_buffer_pickling() -> bool:
+    """Pickle ``HistoryBuffer`` without its built-in statistics functions (see item 2)."""
+    if not _has('mmengine'):
+        return False
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    builtin = ('min', 'max', 'current', 'mean')
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+        custom = {k: v for k, v in self._statistics_methods.items() if k not in builtin}
+        if custom:
+            state['statistics_methods'] = custom
+        return state
+
+    HistoryBuffer.__getstate__ = __getstate__
+    return True
+
+
 def patch_atomic_local_backend() -> bool:
     """Replace MMEngine's local file backend with one that writes atomically."""
     if not _has('mmengine'):
@@ -105,4 +128,5 @@ def apply_compat_patches() -> None:
     _APPLIED = True
     patch_spconv_cpu_backward()
     patch_torch_load_safe_globals()
+    patch_history_buffer_pickling()
     patch_atomic_local_backend()

@@ -33,8 +33,8 @@ step "mmdet / mmdet3d / spconv / devkit / teachers / dev tools"
 $PIP install -q mmdet==3.3.0 mmdet3d==1.4.0 spconv==2.3.8 cumm==0.7.11 \
     nuscenes-devkit==1.2.0 timm==1.0.31 open_clip_torch==3.3.0 \
     openmim==0.3.9 tensorboard matplotlib pytest pytest-timeout ruff "numpy==1.26.4"
-step "mmssl (editable, no dependency resolution: the stack above is the pin)"
-$PIP install -q --no-deps --no-build-isolation -e .
+step "mmssl (editable, no dependency resolution: the stack above is the pin; isolated build because openmim pulls openxlab, which pins setuptools 60)"
+$PIP install -q --no-deps -e .
 "$VENV/bin/python" -m pip check || true
 rm -f "$VENV"/.mmssl-stack-*
 touch "$STAMP"

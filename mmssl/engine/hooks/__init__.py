@@ -1,1 +1,3 @@
+from .compute_stats_hook import ComputeStatsHook
 
+__all__ = ['ComputeStatsHook']

@@ -1,0 +1,53 @@
+"""Run the project's command-line tools in subprocesses from tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from .paths import REPO_ROOT
+
+
+def tool_env(**extra: str) -> dict:
+    """Environment for a tool subprocess: repo on PYTHONPATH, one thread, no CUDA probing."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    env.setdefault('OMP_NUM_THREADS', '1')
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_tool(args: list[str], timeout: float = 300, check: bool = True, **env: str):
+    """Run ``python <args>`` from the repo root; raise with the output if it fails."""
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=tool_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}'
+            f'\n--- stderr\n{proc.stderr[-6000:]}'
+        )
+    return proc
+
+
+def latest_checkpoint(work_dir: Path) -> Path | None:
+    """The checkpoint MMEngine's ``last_checkpoint`` file names, if any."""
+    marker = Path(work_dir) / 'last_checkpoint'
+    if not marker.exists():
+        return None
+    return Path(marker.read_text().strip())
