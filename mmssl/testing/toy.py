@@ -14,11 +14,12 @@ import time
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
-from mmssl.registry import DATASETS, HOOKS, MODELS
+from mmssl.registry import DATASETS, HOOKS, METRICS, MODELS
 
 
 @DATASETS.register_module()
@@ -65,7 +66,19 @@ class ToyRegressor(BaseModel):
         pred = self.net(inputs)
         if mode == 'loss':
             return dict(loss_mse=torch.mean((pred.float() - targets) ** 2))
-        return pred
+        return [dict(pred=p, target=t) for p, t in zip(pred, targets)]
+
+
+@METRICS.register_module()
+class ToyMSEMetric(BaseMetric):
+    """Mean squared error of :class:`ToyRegressor` predictions (key ``mse``)."""
+
+    def process(self, data_batch, data_samples) -> None:
+        for sample in data_samples:
+            self.results.append(float((sample['pred'] - sample['target']).pow(2).sum()))
+
+    def compute_metrics(self, results: list) -> dict:
+        return dict(mse=sum(results) / len(results))
 
 
 @HOOKS.register_module()

@@ -21,3 +21,12 @@ custom_hooks = [dict(type='ComputeStatsHook'), dict(type='DumpStateHook')]
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='ToyRegressionDataset', num_samples=16, dim=8, seed=0),
+)
+test_evaluator = dict(type='ToyMSEMetric')
+test_cfg = dict(type='TestLoop')
