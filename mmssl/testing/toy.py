@@ -13,8 +13,8 @@ import time
 
 import torch
 from mmengine.dist import get_rank
-from mmengine.hooks import Hook
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset

@@ -7,8 +7,20 @@ import importlib.metadata as md
 from collections import OrderedDict
 
 PACKAGES = (
-    'torch', 'torchvision', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'spconv-cu120',
-    'cumm', 'nuscenes-devkit', 'timm', 'open_clip_torch', 'numpy', 'openmim',
+    'torch',
+    'torchvision',
+    'mmengine',
+    'mmcv',
+    'mmdet',
+    'mmdet3d',
+    'spconv',
+    'spconv-cu120',
+    'cumm',
+    'nuscenes-devkit',
+    'timm',
+    'open_clip_torch',
+    'numpy',
+    'openmim',
 )
 
 

@@ -71,8 +71,10 @@ def mmengine_checkpoint_safe_globals() -> list:
         from numpy._core.multiarray import _reconstruct, scalar
 
         safe += [scalar, _reconstruct]
-    safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int32,
-                                           np.int64, np.uint8, np.bool_)]
+    safe += [
+        type(np.dtype(t))
+        for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_)
+    ]
     if _has('mmengine'):
         from mmengine.logging.history_buffer import HistoryBuffer
 

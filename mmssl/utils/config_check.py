@@ -72,9 +72,7 @@ def find_config_path_problems(cfg, dataloaders: tuple[str, ...] = ('train_datalo
         model_refs.append(('load_from', cfg['load_from']))
     for where, path in model_refs:
         if '://' in path:
-            problems.append(
-                f'{where}: {path!r} is a URL; mmssl never downloads weights: name a local file'
-            )
+            problems.append(f'{where}: {path!r} is a URL; mmssl never downloads weights: name a local file')
         elif not osp.isfile(path):
             problems.append(f'{where}: checkpoint {path!r} does not exist')
     return problems

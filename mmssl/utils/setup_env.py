@@ -28,8 +28,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     if not init_default_scope:
         return
-    never_created = (
-        DefaultScope.get_current_instance() is None or not DefaultScope.check_instance_created('mmssl')
+    never_created = DefaultScope.get_current_instance() is None or not DefaultScope.check_instance_created(
+        'mmssl'
     )
     if never_created:
         DefaultScope.get_instance('mmssl', scope_name='mmssl')

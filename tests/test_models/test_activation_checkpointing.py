@@ -8,8 +8,14 @@ from mmssl.registry import MODELS
 
 
 def test_resnet_with_cp_matches_plain_forward_and_grads():
-    cfg = dict(type='mmdet.ResNet', depth=18, num_stages=4, out_indices=(1, 2, 3),
-               norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False)
+    cfg = dict(
+        type='mmdet.ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+    )
     torch.manual_seed(0)
     plain = MODELS.build(cfg)
     ckpt = MODELS.build(dict(cfg, with_cp=True))

@@ -23,10 +23,20 @@ def _assert_ranks_agree(work_dir):
 
 
 def test_torch_distributed_run_two_processes(tmp_path):
-    run_tool([
-        '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
-        'tools/train.py', TOY, '--launcher', 'pytorch', '--work-dir', str(tmp_path),
-    ])
+    run_tool(
+        [
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            f'--master_port={free_port()}',
+            'tools/train.py',
+            TOY,
+            '--launcher',
+            'pytorch',
+            '--work-dir',
+            str(tmp_path),
+        ]
+    )
     _assert_ranks_agree(tmp_path)
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
@@ -38,13 +48,24 @@ def test_simulated_slurm_allocation(tmp_path):
     procs = []
     for rank in (0, 1):
         env = tool_env(
-            SLURM_PROCID=str(rank), SLURM_NTASKS='2', SLURM_LOCALID=str(rank),
-            SLURM_NODELIST='localhost', SLURM_JOB_ID='4242', MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
+            SLURM_PROCID=str(rank),
+            SLURM_NTASKS='2',
+            SLURM_LOCALID=str(rank),
+            SLURM_NODELIST='localhost',
+            SLURM_JOB_ID='4242',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=port,
         )
-        procs.append(subprocess.Popen(
-            [sys.executable, 'tools/train.py', TOY, '--launcher', 'slurm', '--work-dir', str(tmp_path)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, 'tools/train.py', TOY, '--launcher', 'slurm', '--work-dir', str(tmp_path)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out[-5000:]

@@ -23,8 +23,9 @@ def test_mim_train_then_test(tmp_path):
     run_tool([MIM, 'train', 'mmssl', TOY, '--work-dir', str(tmp_path)])
     ckpt = latest_checkpoint(tmp_path)
     assert ckpt is not None and ckpt.name == 'iter_8.pth'
-    proc = run_tool([MIM, 'test', 'mmssl', TOY, '--checkpoint', str(ckpt),
-                     '--work-dir', str(tmp_path / 'test')])
+    proc = run_tool(
+        [MIM, 'test', 'mmssl', TOY, '--checkpoint', str(ckpt), '--work-dir', str(tmp_path / 'test')]
+    )
     out = proc.stdout + proc.stderr
     match = re.search(r'mse: ([0-9.]+)', out)
     assert match, out[-3000:]

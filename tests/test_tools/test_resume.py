@@ -13,7 +13,8 @@ from mmssl.testing.runs import latest_checkpoint, run_tool, tool_env
 
 TOY = 'tests/data/configs/toy_regression.py'
 SLOW = [
-    'train_cfg.max_iters=40', 'default_hooks.checkpoint.interval=2',
+    'train_cfg.max_iters=40',
+    'default_hooks.checkpoint.interval=2',
     'train_dataloader.dataset.delay_s=0.05',
 ]
 
@@ -21,7 +22,10 @@ SLOW = [
 def test_sigkill_then_resume_continues_from_checkpoint(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, 'tools/train.py', TOY, '--work-dir', str(tmp_path), '--cfg-options', *SLOW],
-        cwd=REPO_ROOT, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 240
     while time.time() < deadline:

@@ -35,14 +35,24 @@ def test_train_writes_checkpoint_and_compute_stats(tmp_path):
 
 
 def test_amp_and_gradient_accumulation_on_cpu(tmp_path):
-    proc = run_tool([
-        'tools/train.py', TOY, '--work-dir', str(tmp_path), '--amp',
-        '--cfg-options', 'optim_wrapper.accumulative_counts=2',
-    ])
+    proc = run_tool(
+        [
+            'tools/train.py',
+            TOY,
+            '--work-dir',
+            str(tmp_path),
+            '--amp',
+            '--cfg-options',
+            'optim_wrapper.accumulative_counts=2',
+        ]
+    )
     log = proc.stdout + proc.stderr
     assert 'AutocastOptimWrapper' in (tmp_path / 'toy_regression.py').read_text()
-    assert 'accumulative_counts = 2' in (tmp_path / 'toy_regression.py').read_text() or \
-        "'accumulative_counts': 2" in log or 'accumulative_counts=2' in log
+    assert (
+        'accumulative_counts = 2' in (tmp_path / 'toy_regression.py').read_text()
+        or "'accumulative_counts': 2" in log
+        or 'accumulative_counts=2' in log
+    )
     losses = [r['loss'] for r in _scalars(tmp_path) if 'loss' in r]
     assert len(losses) == 8 and all(torch.isfinite(torch.tensor(losses)))
     before = torch.load(tmp_path / 'state_before_train_rank0.pt')
@@ -54,11 +64,19 @@ def test_amp_and_gradient_accumulation_on_cpu(tmp_path):
 
 
 def test_missing_paths_reported_before_training(tmp_path):
-    proc = run_tool([
-        'tools/train.py', TOY, '--work-dir', str(tmp_path), '--cfg-options',
-        'train_dataloader.dataset.data_root=/nonexistent/nuscenes',
-        'train_dataloader.dataset.ann_file=infos.pkl', 'load_from=/nonexistent/pretrain.pth',
-    ], check=False)
+    proc = run_tool(
+        [
+            'tools/train.py',
+            TOY,
+            '--work-dir',
+            str(tmp_path),
+            '--cfg-options',
+            'train_dataloader.dataset.data_root=/nonexistent/nuscenes',
+            'train_dataloader.dataset.ann_file=infos.pkl',
+            'load_from=/nonexistent/pretrain.pth',
+        ],
+        check=False,
+    )
     assert proc.returncode != 0
     err = proc.stderr
     assert 'ConfigPathError' in err and '2 path(s) named in the config do not exist' in err

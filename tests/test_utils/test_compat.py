@@ -101,6 +101,8 @@ def test_mmengine_local_backend_is_atomic(tmp_path, monkeypatch):
     backend = get_file_backend(str(tmp_path))
     assert type(backend).__name__ == 'AtomicLocalBackend'
     calls = []
-    monkeypatch.setattr('mmssl.utils.atomic_io.os.replace', lambda a, b: calls.append((a, b)) or os.rename(a, b))
+    monkeypatch.setattr(
+        'mmssl.utils.atomic_io.os.replace', lambda a, b: calls.append((a, b)) or os.rename(a, b)
+    )
     backend.put(b'abc', tmp_path / 'f.pth')
     assert (tmp_path / 'f.pth').read_bytes() == b'abc' and len(calls) == 1
