@@ -7,15 +7,18 @@ Usage mirrors MMDetection3D's ``tools/test.py``::
 """
 
 import argparse
+import json
 import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmssl.utils import register_all_modules
+from mmssl.utils.atomic_io import atomic_write_bytes
 from mmssl.utils.config_check import check_config_paths
 from mmssl.utils.dist import cpu_distributed_overrides, init_dist_cpu
 
@@ -25,6 +28,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save evaluation results')
+    parser.add_argument('--metrics-json', help='also write the evaluation metrics to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher'
@@ -56,7 +60,9 @@ def main() -> None:
     if args.launcher != 'none' and not torch.cuda.is_available():
         init_dist_cpu(args.launcher, **cfg.env_cfg.get('dist_cfg', {}))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_json and is_main_process():
+        atomic_write_bytes(json.dumps(metrics, indent=2, default=float).encode(), args.metrics_json)
 
 
 if __name__ == '__main__':
