@@ -1,0 +1,283 @@
+"""Label-efficiency benchmark: pre-train, fine-tune on label fractions over seeds, evaluate.
+
+Every step runs the project's own command-line tools in a subprocess (``tools/train.py``,
+``tools/test.py``, ``tools/make_label_split.py``), so a benchmark run is exactly what a user
+would type, each run keeps its config, log and checkpoints in its own work dir, and memory
+figures are per run. Finished steps leave a marker (``done.json`` / ``result.json``) and are
+not run again, so an interrupted benchmark resumes where it stopped; a half-finished training
+run resumes from its last checkpoint (``--resume``).
+
+Layout of ``OUT``::
+
+    splits/train_frac{f}.pkl                  label subsets (nested, by scene)
+    pretrain/{model}_{method}/                pre-training work dir + done.json
+    runs/{model}_{method}/frac{f}_seed{s}/    fine-tune work dir, test/ and result.json
+    results.json, results.md, label_efficiency.png
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mmssl.utils.atomic_io import atomic_write_bytes
+
+from .presets import SCRATCH, BenchmarkPreset
+from .report import environment_record, write_reports
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _log(msg: str) -> None:
+    print(f'[label-efficiency {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def run_logged(cmd: list[str], log_file: Path) -> None:
+    """Run ``python cmd`` from the repo root, teeing nothing, logging everything to ``log_file``."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    with open(log_file, 'a') as log:
+        log.write(f'\n$ python {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.run([sys.executable, *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    if proc.returncode != 0:
+        tail = log_file.read_text()[-3000:]
+        raise RuntimeError(f'`python {" ".join(cmd)}` failed ({proc.returncode}); log {log_file}:\n{tail}')
+
+
+def _write_json(path: Path, obj) -> None:
+    atomic_write_bytes(json.dumps(obj, indent=2, default=str).encode(), path)
+
+
+def _last_checkpoint(work_dir: Path) -> str | None:
+    marker = work_dir / 'last_checkpoint'
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _compute(work_dir: Path) -> dict:
+    f = work_dir / 'compute.json'
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def frac_tag(fraction: float) -> str:
+    return f'{fraction:g}'
+
+
+class LabelEfficiencyBenchmark:
+    """Run one preset for one downstream model.
+
+    Args:
+        preset: The protocol (configs, data, iterations).
+        model: Downstream model name (a key of ``preset.models``).
+        methods: Methods to compare (``scratch`` = no pre-training).
+        fractions: Label fractions of the training scenes.
+        seeds: Fine-tuning seeds.
+        out: Output folder.
+        split_seed: Seed of the scene subsets (fixed across methods and seeds, so every method
+            is fine-tuned on the same labels).
+    """
+
+    def __init__(
+        self, preset: BenchmarkPreset, model: str, methods, fractions, seeds, out, split_seed: int = 0
+    ) -> None:
+        if model not in preset.models:
+            raise KeyError(f'preset {preset.name!r} has no model {model!r}; it has {sorted(preset.models)}')
+        self.entry = preset.models[model]
+        for method in methods:
+            if method != SCRATCH and method not in self.entry.pretrain_configs:
+                raise KeyError(
+                    f'preset {preset.name!r}, model {model!r}: no pre-training config for method {method!r} '
+                    f'(known: {[SCRATCH, *self.entry.pretrain_configs]})'
+                )
+        self.preset, self.model = preset, model
+        self.methods, self.fractions, self.seeds = list(methods), list(fractions), list(seeds)
+        self.out, self.split_seed = Path(out).resolve(), split_seed
+        self.data_root = (REPO_ROOT / preset.data_root).resolve()
+
+    # -- steps -------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Make the synthetic world and its info files if they are missing."""
+        if (self.data_root / self.preset.train_info).exists():
+            return
+        if self.preset.data != 'synthetic':
+            raise FileNotFoundError(f'{self.data_root / self.preset.train_info} does not exist')
+        _log(f'generating the synthetic world in {self.data_root}')
+        args = ['tools/create_synthetic_nuscenes.py', '--out', str(self.data_root)]
+        for key, value in self.preset.world.items():
+            args += [f'--{key.replace("_", "-")}', str(value)]
+        run_logged(args, self.out / 'logs' / 'create_world.log')
+
+    def split_file(self, fraction: float) -> Path:
+        """The training info subset of ``fraction`` (made once, nested across fractions)."""
+        path = self.out / 'splits' / f'train_frac{frac_tag(fraction)}.pkl'
+        if not path.exists():
+            run_logged(
+                [
+                    'tools/make_label_split.py',
+                    str(self.data_root / self.preset.train_info),
+                    '--fraction',
+                    str(fraction),
+                    '--seed',
+                    str(self.split_seed),
+                    '--out',
+                    str(path),
+                ],
+                self.out / 'logs' / 'splits.log',
+            )
+        return path
+
+    def _data_options(self, ann_file: str) -> list[str]:
+        root = f'{self.data_root}/'
+        val = str(self.data_root / self.preset.val_info)
+        return [
+            f'train_dataloader.dataset.data_root={root}',
+            f'train_dataloader.dataset.ann_file={ann_file}',
+            f'val_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.ann_file={val}',
+            f'test_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.ann_file={val}',
+            f'val_evaluator.data_root={root}',
+            f'val_evaluator.ann_file={val}',
+            f'test_evaluator.data_root={root}',
+            f'test_evaluator.ann_file={val}',
+        ]
+
+    def _iter_options(self, iters: int | None) -> list[str]:
+        if iters is None:
+            return []
+        return [
+            f'train_cfg.max_iters={iters}',
+            f'train_cfg.val_interval={iters + 1}',
+            f'default_hooks.checkpoint.interval={iters}',
+        ]
+
+    def pretrain(self, method: str) -> dict:
+        """Pre-train once per method (seed 0); returns the done record."""
+        work_dir = self.out / 'pretrain' / f'{self.model}_{method}'
+        done = work_dir / 'done.json'
+        if done.exists():
+            _log(f'pre-training {method}: done before, skipped')
+            return json.loads(done.read_text())
+        config = self.entry.pretrain_configs[method]
+        args = ['tools/train.py', config, '--work-dir', str(work_dir)]
+        if _last_checkpoint(work_dir):
+            args.append('--resume')
+        args += [
+            '--cfg-options',
+            *self._data_options(str(self.data_root / self.preset.train_info)),
+            *self._iter_options(self.preset.pretrain_iters),
+            'randomness.seed=0',
+        ]
+        _log(f'pre-training {method} with {config}')
+        t0 = time.time()
+        run_logged(args, work_dir / 'benchmark.log')
+        record = dict(
+            method=method,
+            config=config,
+            checkpoint=_last_checkpoint(work_dir),
+            wall_s=round(time.time() - t0, 1),
+            compute=_compute(work_dir),
+        )
+        _write_json(done, record)
+        return record
+
+    def finetune(self, method: str, fraction: float, seed: int, pretrained: dict | None) -> dict:
+        """Fine-tune and evaluate one (method, fraction, seed); returns its result record."""
+        work_dir = self.out / 'runs' / f'{self.model}_{method}' / f'frac{frac_tag(fraction)}_seed{seed}'
+        result_file = work_dir / 'result.json'
+        if result_file.exists():
+            _log(f'{method} fraction {fraction:g} seed {seed}: done before, skipped')
+            return json.loads(result_file.read_text())
+        split = self.split_file(fraction)
+        config = self.entry.finetune_config
+        t0 = time.time()
+        train_args = ['tools/train.py', config, '--work-dir', str(work_dir)]
+        if _last_checkpoint(work_dir):
+            train_args.append('--resume')
+        options = [
+            *self._data_options(str(split)),
+            *self._iter_options(self.preset.finetune_iters),
+            f'randomness.seed={seed}',
+        ]
+        if pretrained is not None:
+            options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
+        _log(f'fine-tuning {method} fraction {fraction:g} seed {seed}')
+        run_logged([*train_args, '--cfg-options', *options], work_dir / 'benchmark.log')
+        ckpt = _last_checkpoint(work_dir)
+        metrics_file = work_dir / 'test' / 'metrics.json'
+        run_logged(
+            [
+                'tools/test.py',
+                config,
+                ckpt,
+                '--work-dir',
+                str(work_dir / 'test'),
+                '--metrics-json',
+                str(metrics_file),
+                '--cfg-options',
+                *self._data_options(str(split)),
+            ],
+            work_dir / 'benchmark.log',
+        )
+        metrics = json.loads(metrics_file.read_text())
+        split_report = (
+            json.loads(split.with_suffix('.json').read_text()) if split.with_suffix('.json').exists() else {}
+        )
+        compute = _compute(work_dir)
+        record = dict(
+            model=self.model,
+            method=method,
+            fraction=fraction,
+            seed=seed,
+            **summarise_nuscenes_metrics(metrics),
+            wall_s=round(time.time() - t0, 1),
+            device_hours=compute.get('device_hours_total'),
+            peak_mem_mb=compute.get('peak_mem_mb'),
+            finetune_config=config,
+            pretrain_config=pretrained['config'] if pretrained else None,
+            pretrain_checkpoint=pretrained['checkpoint'] if pretrained else None,
+            pretrain_device_hours=(pretrained or {}).get('compute', {}).get('device_hours_total'),
+            checkpoint=ckpt,
+            split_file=str(split),
+            split=split_report,
+            work_dir=str(work_dir),
+        )
+        _write_json(result_file, record)
+        return record
+
+    # -- whole benchmark -------------------------------------------------------------------------
+    def run(self) -> list[dict]:
+        """Run everything not yet done, then write results.json/.md and the plot."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.prepare_data()
+        records = []
+        for method in self.methods:
+            pretrained = None if method == SCRATCH else self.pretrain(method)
+            for fraction in self.fractions:
+                for seed in self.seeds:
+                    records.append(self.finetune(method, fraction, seed, pretrained))
+        write_reports(self.out, records, self.preset, self.model, environment_record(REPO_ROOT))
+        return records
+
+
+def summarise_nuscenes_metrics(metrics: dict) -> dict:
+    """NDS, mAP (in %) and per-class AP (mean over distance thresholds) from NuScenesMetric output."""
+    nds = next((v for k, v in metrics.items() if k.endswith('/NDS')), None)
+    mean_ap = next((v for k, v in metrics.items() if k.endswith('/mAP')), None)
+    if nds is None or mean_ap is None:
+        raise KeyError(f'no NuScenesMetric NDS/mAP in the metrics: {sorted(metrics)}')
+    per_class: dict[str, list[float]] = {}
+    for key, value in metrics.items():
+        name = key.rsplit('/', 1)[-1]
+        if '_AP_dist_' in name:
+            per_class.setdefault(name.split('_AP_dist_')[0], []).append(float(value))
+    return dict(
+        NDS=100 * float(nds),
+        mAP=100 * float(mean_ap),
+        per_class_AP={c: 100 * sum(v) / len(v) for c, v in sorted(per_class.items())},
+    )

@@ -1,0 +1,56 @@
+"""Does pre-training pay? Fine-tune with a fraction of the labels, with and without pre-training.
+
+Example (the default preset, CPU, synthetic world)::
+
+    python tools/benchmark_label_efficiency.py --model bevfusion --methods scratch,nsmae \
+        --fractions 0.01,0.1,1.0 --seeds 0,1,2 --preset cpu-small --out work_dirs/label_eff
+
+Interrupted runs resume: finished steps are skipped. See mmssl/benchmarks/label_efficiency.py.
+"""
+
+import argparse
+
+from mmssl.benchmarks import PRESETS
+from mmssl.benchmarks.label_efficiency import LabelEfficiencyBenchmark
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(',') if x]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(',') if x]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Label-efficiency benchmark of pre-training methods')
+    parser.add_argument('--preset', default='cpu-small', choices=sorted(PRESETS))
+    parser.add_argument('--model', default='bevfusion', help='downstream model of the preset')
+    parser.add_argument('--methods', help="comma-separated, e.g. scratch,nsmae (default: the preset's)")
+    parser.add_argument('--fractions', type=_floats, help='comma-separated label fractions')
+    parser.add_argument('--seeds', type=_ints, help='comma-separated fine-tuning seeds')
+    parser.add_argument('--data', choices=['synthetic', 'nuscenes'], help='check the preset uses this data')
+    parser.add_argument('--split-seed', type=int, default=0, help='seed of the nested scene subsets')
+    parser.add_argument('--out', required=True, help='output folder (results, runs, plot)')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    preset = PRESETS[args.preset]
+    if args.data and args.data != preset.data:
+        raise SystemExit(f'--data {args.data} but preset {preset.name!r} runs on {preset.data!r}')
+    bench = LabelEfficiencyBenchmark(
+        preset,
+        args.model,
+        methods=args.methods.split(',') if args.methods else preset.methods,
+        fractions=args.fractions or preset.fractions,
+        seeds=args.seeds or preset.seeds,
+        out=args.out,
+        split_seed=args.split_seed,
+    )
+    bench.run()
+
+
+if __name__ == '__main__':
+    main()
