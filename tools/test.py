@@ -14,9 +14,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmssl.registry import RUNNERS
 from mmssl.utils import register_all_modules
 from mmssl.utils.atomic_io import atomic_write_bytes
 from mmssl.utils.config_check import check_config_paths

@@ -13,9 +13,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmssl.registry import RUNNERS
 from mmssl.utils import register_all_modules
 from mmssl.utils.config_check import check_config_paths
 from mmssl.utils.dist import cpu_distributed_overrides, init_dist_cpu

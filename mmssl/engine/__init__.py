@@ -1,3 +1,3 @@
-"""Engine components: hooks (compute accounting, schedules, visualisation), optimizer wrappers."""
+"""Engine components: hooks (compute accounting, schedules, visualisation), optimizer wrappers, runners."""
 
-from . import hooks, optimizers  # noqa: F401
+from . import hooks, optimizers, runners  # noqa: F401

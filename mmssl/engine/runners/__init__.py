@@ -1,0 +1,3 @@
+from .staged_runner import StagedRunner
+
+__all__ = ['StagedRunner']
