@@ -1,0 +1,24 @@
+"""nuScenes-format dataset for pre-training (no labels) and downstream detection."""
+
+from __future__ import annotations
+
+from mmdet3d.datasets import NuScenesDataset
+
+from mmssl.registry import DATASETS
+
+from .ssl_dataset import SSLDatasetMixin
+
+
+@DATASETS.register_module()
+class NuScenesSSLDataset(SSLDatasetMixin, NuScenesDataset):
+    """MMDet3D's :class:`NuScenesDataset` (v1.1 infos) with the behaviour of
+    :class:`~mmssl.datasets.ssl_dataset.SSLDatasetMixin`.
+
+    Args:
+        with_label: ``False`` for pre-training (no boxes, label-free pipeline enforced).
+        bad_sample: ``'raise'`` or ``'skip'``.
+        camera_names: Cameras to load, e.g. the 6 nuScenes cameras; ``None`` = all with images.
+        **kwargs: :class:`mmdet3d.datasets.NuScenesDataset` arguments (``data_root``,
+            ``ann_file``, ``data_prefix`` (``pts``, ``sweeps``, ``img`` or one key per camera;
+            ``''`` where files lie directly in ``data_root``), ``pipeline``, ``modality``, ...).
+    """

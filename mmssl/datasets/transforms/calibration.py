@@ -1,0 +1,50 @@
+"""Keeping the camera/LiDAR calibration of a results dict exact under augmentation.
+
+A results dict carries, after :class:`~mmssl.datasets.transforms.LoadSSLMultiViewImages`:
+
+* ``cam2img`` ``(N_cam, 4, 4)``: intrinsics of the (augmented) images;
+* ``lidar2cam`` ``(N_cam, 4, 4)``: (augmented) LiDAR frame to camera;
+* ``lidar2img`` ``(N_cam, 4, 4)``: (augmented) LiDAR frame to (augmented) pixels;
+* ``img_aug_matrix`` ``(N_cam, 4, 4)``: original pixels to augmented pixels (BEVFusion form,
+  see :mod:`~mmssl.datasets.transforms.functional`);
+* ``lidar_aug_matrix`` ``(4, 4)``: original LiDAR frame to augmented LiDAR frame.
+
+So ``lidar2img = P(img_aug_matrix) @ lidar2img_orig @ inv(lidar_aug_matrix)`` at all times, where
+``P`` is :func:`~mmssl.datasets.transforms.functional.img_aug_to_projective`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def apply_lidar_aug(results: dict, matrix: np.ndarray) -> None:
+    """Record a rigid/similarity transform ``matrix`` (4, 4) applied to the points.
+
+    ``lidar_aug_matrix <- matrix @ lidar_aug_matrix``; ``lidar2cam``/``lidar2img`` (and the
+    single-camera copies MMDet3D keeps) are right-multiplied by ``inv(matrix)`` so augmented
+    points still project where the original points did.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    prev = np.asarray(results.get('lidar_aug_matrix', np.eye(4)), dtype=np.float64)
+    results['lidar_aug_matrix'] = matrix @ prev
+    inv = np.linalg.inv(matrix)
+    for key in ('lidar2cam', 'lidar2img'):
+        if key in results:
+            results[key] = np.asarray(results[key], dtype=np.float64) @ inv
+
+
+def apply_img_aug(results: dict, cam_idx: int, img_aug: np.ndarray) -> None:
+    """Record an image transform ``img_aug`` (4, 4, BEVFusion form) of camera ``cam_idx``.
+
+    ``img_aug_matrix[i] <- img_aug @ img_aug_matrix[i]``; ``cam2img[i]`` and ``lidar2img[i]`` are
+    left-multiplied by its projective form (translation scaled by depth).
+    """
+    img_aug = np.asarray(img_aug, dtype=np.float64)
+    proj = img_aug.copy()
+    proj[:2, 2] = img_aug[:2, 3]
+    proj[:2, 3] = 0
+    results['img_aug_matrix'][cam_idx] = img_aug @ results['img_aug_matrix'][cam_idx]
+    for key in ('cam2img', 'lidar2img'):
+        if key in results:
+            results[key][cam_idx] = proj @ results[key][cam_idx]
