@@ -1,4 +1,6 @@
 # Iteration-based AdamW schedule for short runs (CPU tests, the synthetic world).
+# Only schedule keys: a config that inherits it sets `default_hooks.checkpoint` / `log_processor`
+# itself (bases may not define the same key twice).
 lr = 1e-4
 max_iters = 100
 optim_wrapper = dict(
@@ -8,7 +10,3 @@ optim_wrapper = dict(
 )
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=max_iters, by_epoch=False, max_keep_ckpts=3),
-)
-log_processor = dict(by_epoch=False)
