@@ -1,0 +1,92 @@
+"""Generate the synthetic nuScenes-format world and its MMDet3D info files.
+
+Example:
+    python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes
+    python tools/create_synthetic_nuscenes.py --out data/synth-200 --scenes 200 --val-ratio 0.2
+
+Writes the nuScenes v1.0 tables, samples/, sweeps/ and maps/ under ``--out`` (see
+``mmssl.datasets.synthetic.generate_world``), then ``nuscenes_infos_{train,val}.pkl`` with
+MMDet3D's converter (the path of ``tools/create_data.py``) unless ``--skip-infos``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from mmssl.datasets.synthetic import create_infos, generate_world
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', required=True, help='dataset root to write')
+    parser.add_argument('--scenes', type=int, default=10, help='number of scenes')
+    parser.add_argument('--samples-per-scene', type=int, default=20, help='keyframes per scene')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        default=(180, 320),
+        metavar=('H', 'W'),
+        help='camera image size (default: nuScenes 900x1600 scaled by 1/5)',
+    )
+    parser.add_argument(
+        '--version',
+        choices=('v1.0-mini', 'v1.0-trainval'),
+        default=None,
+        help='default: v1.0-mini up to 10 scenes, v1.0-trainval above',
+    )
+    parser.add_argument('--val-ratio', type=float, default=0.2, help='fraction of val scenes')
+    parser.add_argument(
+        '--sweeps-per-sample', type=int, default=2, help='LiDAR sweeps (20 Hz) before each keyframe'
+    )
+    parser.add_argument('--lidar-azimuth-steps', type=int, default=540, help='LiDAR firings per revolution')
+    parser.add_argument('--objects-per-scene', type=int, default=40)
+    parser.add_argument(
+        '--save-depth', action='store_true', help='also write per-camera depth maps under depth/ (debugging)'
+    )
+    parser.add_argument(
+        '--workers', type=int, default=0, help='processes rendering scenes (0: min(2, CPUs, scenes))'
+    )
+    parser.add_argument('--skip-infos', action='store_true', help='do not create info files')
+    parser.add_argument(
+        '--max-sweeps', type=int, default=10, help='sweeps recorded per keyframe in the info files'
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    start = time.time()
+    summary = generate_world(
+        args.out,
+        scenes=args.scenes,
+        samples_per_scene=args.samples_per_scene,
+        seed=args.seed,
+        img_size=tuple(args.img_size),
+        version=args.version,
+        val_ratio=args.val_ratio,
+        sweeps_per_sample=args.sweeps_per_sample,
+        lidar_azimuth_steps=args.lidar_azimuth_steps,
+        objects_per_scene=args.objects_per_scene,
+        save_depth=args.save_depth,
+        workers=args.workers,
+    )
+    gen_seconds = time.time() - start
+    if not args.skip_infos:
+        paths = create_infos(args.out, summary['version'], max_sweeps=args.max_sweeps, quiet=True)
+        summary['infos'] = {k: str(v) for k, v in paths.items()}
+    print(
+        json.dumps(
+            dict(
+                summary, generation_seconds=round(gen_seconds, 1), total_seconds=round(time.time() - start, 1)
+            ),
+            indent=2,
+        )
+    )
+
+
+if __name__ == '__main__':
+    main()
