@@ -9,4 +9,5 @@ from . import (  # noqa: F401
     necks,
     renderers,
     target_generators,
+    utils,
 )

@@ -1,1 +1,5 @@
+"""Evaluation metrics."""
 
+from .bev_seg_metric import BEVSegMetric
+
+__all__ = ['BEVSegMetric']

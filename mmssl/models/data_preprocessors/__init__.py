@@ -1,1 +1,5 @@
+"""Data preprocessors."""
 
+from .torch_voxel_data_preprocessor import TorchVoxelDataPreprocessor
+
+__all__ = ['TorchVoxelDataPreprocessor']

@@ -1,0 +1,19 @@
+# Tiny LiDAR-only NS-MAE on the synthetic world: BEV and perspective depth, no colour; encoders
+# equal those of projects/CenterPoint/configs/centerpoint_tiny_synthetic.py.
+# See nsmae_bevfusion_tiny.py.
+_base_ = ['./nsmae_bevfusion_tiny.py']
+downstream_config = 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py'
+custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
+nsmae_lidar_channels = 32
+model = dict(
+    data_preprocessor=dict(
+        _delete_=True, type='TorchVoxelDataPreprocessor', voxel=True,
+        voxel_layer=dict(max_num_points=5, voxel_size=[0.45, 0.45, 0.2],
+                         max_voxels=(40000, 40000),
+                         point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0])),
+    img_backbone=None,
+    img_neck=None,
+    view_transform=None,
+    img_mask=None,
+    loss_rgb=None,
+    render_head=dict(in_channels=nsmae_lidar_channels))

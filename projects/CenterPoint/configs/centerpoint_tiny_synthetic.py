@@ -1,0 +1,157 @@
+# Tiny CenterPoint (LiDAR only) for CPU tests and the synthetic world: the published structure
+# (HardSimpleVFE, SparseEncoder, SECOND + SECONDFPN, CenterHead with the 6 nuScenes tasks) at
+# small sizes: 0.45 m voxels (stride 8 -> 30 x 30 BEV cells over [-54, 54] m), few channels;
+# 2 sweeps, no GT-paste/CBGS (the synthetic world has no dbinfos), iteration loop. The sparse
+# encoder's layers equal the tiny NS-MAE/BEVFusion LiDAR encoder, so those checkpoints load.
+_base_ = ['./centerpoint_full_nus.py']
+
+data_root = 'data/synthetic-nuscenes/'
+point_cloud_range = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
+voxel_size = [0.45, 0.45, 0.2]
+out_size_factor = 8
+num_sweeps = 2
+model = dict(
+    data_preprocessor=dict(
+        voxel_layer=dict(
+            max_num_points=5,
+            voxel_size=voxel_size,
+            point_cloud_range=point_cloud_range,
+            max_voxels=(40000, 40000),
+        )
+    ),
+    pts_middle_encoder=dict(
+        sparse_shape=[41, 240, 240],
+        output_channels=32,
+        base_channels=8,
+        encoder_channels=((8, 8, 16), (16, 16, 32), (32, 32, 32), (32, 32)),
+    ),
+    pts_backbone=dict(in_channels=64, out_channels=[32, 64], layer_nums=[1, 1]),
+    pts_neck=dict(in_channels=[32, 64], out_channels=[32, 32]),
+    pts_bbox_head=dict(
+        in_channels=64,
+        share_conv_channel=16,
+        bbox_coder=dict(
+            pc_range=point_cloud_range[:2],
+            max_num=100,
+            out_size_factor=out_size_factor,
+            voxel_size=voxel_size[:2],
+        ),
+    ),
+    train_cfg=dict(
+        pts=dict(
+            grid_size=[240, 240, 40],
+            voxel_size=voxel_size,
+            point_cloud_range=point_cloud_range,
+            out_size_factor=out_size_factor,
+            max_objs=200,
+        )
+    ),
+    test_cfg=dict(
+        pts=dict(
+            pc_range=point_cloud_range[:2],
+            out_size_factor=out_size_factor,
+            voxel_size=voxel_size[:2],
+            max_per_img=100,
+            pre_max_size=200,
+            post_max_size=50,
+        )
+    ),
+)
+
+class_names = [
+    'car',
+    'truck',
+    'construction_vehicle',
+    'bus',
+    'trailer',
+    'barrier',
+    'motorcycle',
+    'bicycle',
+    'pedestrian',
+    'traffic_cone',
+]
+train_pipeline = [
+    dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5),
+    dict(
+        type='LoadSSLPointsFromMultiSweeps',
+        sweeps_num=num_sweeps,
+        load_dim=5,
+        use_dim=[0, 1, 2, 3, 4],
+        pad_empty_sweeps=True,
+        remove_close=True,
+    ),
+    dict(type='mmdet3d.LoadAnnotations3D', with_bbox_3d=True, with_label_3d=True),
+    dict(
+        type='SSLGlobalRotScaleTrans',
+        rot_range=[-0.3925, 0.3925],
+        scale_ratio_range=[0.95, 1.05],
+        translation_std=[0, 0, 0],
+    ),
+    dict(type='SSLRandomFlip3D', flip_ratio_bev_horizontal=0.5, flip_ratio_bev_vertical=0.5),
+    dict(type='SSLPointsRangeFilter', point_cloud_range=point_cloud_range),
+    dict(type='mmdet3d.ObjectRangeFilter', point_cloud_range=point_cloud_range),
+    dict(type='mmdet3d.ObjectNameFilter', classes=class_names),
+    dict(type='mmdet3d.PointShuffle'),
+    dict(type='PackSSLInputs', keys=['points', 'gt_bboxes_3d', 'gt_labels_3d']),
+]
+test_pipeline = [
+    dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5),
+    dict(
+        type='LoadSSLPointsFromMultiSweeps',
+        sweeps_num=num_sweeps,
+        load_dim=5,
+        use_dim=[0, 1, 2, 3, 4],
+        pad_empty_sweeps=True,
+        remove_close=True,
+        test_mode=True,
+    ),
+    dict(type='SSLPointsRangeFilter', point_cloud_range=point_cloud_range),
+    dict(type='PackSSLInputs', keys=['points']),
+]
+_dataset = dict(
+    type='mmssl.NuScenesSSLDataset',
+    data_root=data_root,
+    metainfo=dict(classes=class_names),
+    modality=dict(use_lidar=True, use_camera=False),
+    data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
+    box_type_3d='LiDAR',
+    with_label=True,
+)
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        _dataset,
+        ann_file='nuscenes_infos_train.pkl',
+        pipeline=train_pipeline,
+        filter_empty_gt=True,
+        test_mode=False,
+    ),
+)
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(_dataset, ann_file='nuscenes_infos_val.pkl', pipeline=test_pipeline, test_mode=True),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(data_root=data_root, ann_file=data_root + 'nuscenes_infos_val.pkl')
+test_evaluator = val_evaluator
+
+max_iters = 100
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01),
+    clip_grad=dict(max_norm=35, norm_type=2),
+)
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0)]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=max_iters, by_epoch=False))
+log_processor = dict(by_epoch=False)
