@@ -44,7 +44,6 @@ from mmssl.models.renderers import render_in_chunks
 from mmssl.ops import bev_pool, points_to_voxel_coords
 from mmssl.ops.rays import (
     bev_rays,
-    compose_lidar2img,
     perspective_rays,
     pixel_centers,
     project_points_to_depth,
@@ -281,11 +280,10 @@ class NSMAE(BaseSelfSupervisor):
         imgs = inputs['imgs']
         b, n, _, h, w = imgs.shape
         mats = camera_matrices_from_metas([s.metainfo for s in data_samples], n, imgs.device)
-        lidar2img = compose_lidar2img(
-            mats['cam2img'],
-            mats['lidar2cam'] @ torch.inverse(mats['lidar_aug_matrix']).unsqueeze(1),
-            mats['img_aug_matrix'],
-        )
+        # The packed lidar2img already maps augmented points to augmented pixels (data contract);
+        # cam2img / lidar2cam are updated by the pipeline's augmentations, so re-composing them
+        # with img_aug_matrix / lidar_aug_matrix would apply the augmentations twice.
+        lidar2img = mats['lidar2img']
         pipe = self.get_ssl_target(data_samples, 'depth_maps', required=False)
         if all(d is not None for d in pipe):
             depth = torch.stack([torch.as_tensor(d, device=imgs.device) for d in pipe]).float()

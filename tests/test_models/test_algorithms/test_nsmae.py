@@ -172,3 +172,58 @@ def test_random_viewpoint_option_renders_lidar_depth(batch):
     # every random-view ray hits a LiDAR point (drawn among valid pixels): the L1 is the mean
     # distance between rendered and LiDAR depth, positive and below the 60 m far plane
     assert 0 < losses['depth_rand_l1'].item() < 60
+
+
+def test_perspective_targets_use_augmented_lidar2img_once(batch):
+    """With the pipeline's convention (cam2img and lidar2cam already augmented), the rays and
+    depth targets must use the packed lidar2img, not re-apply the augmentation matrices."""
+    model = build('bevfusion')
+    aug_batch = copy.deepcopy(batch)
+    meta = aug_batch['data_samples'][0].metainfo
+    yaw = 0.4
+    rot = torch.eye(4, dtype=torch.float64)
+    rot[:2, :2] = torch.tensor(
+        [
+            [torch.cos(torch.tensor(yaw)), -torch.sin(torch.tensor(yaw))],
+            [torch.sin(torch.tensor(yaw)), torch.cos(torch.tensor(yaw))],
+        ]
+    )
+    rot = rot.numpy()
+    import numpy as np
+
+    # Horizontal flip at width 352: u' = 352 - u. img_aug_matrix holds it in BEVFusion's form
+    # (translation in column 3); on homogeneous (u z, v z, z, 1) it acts through column 2.
+    flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+    flip[0, 3] = 352.0
+    flip_proj = np.diag([-1.0, 1.0, 1.0, 1.0])
+    flip_proj[0, 2] = 352.0
+
+    inv_rot = np.linalg.inv(rot)
+    new = dict(
+        cam2img=np.stack([flip_proj @ a @ k for a, k in zip(meta['img_aug_matrix'], meta['cam2img'])]),
+        lidar2cam=np.stack([t @ inv_rot for t in meta['lidar2cam']]),
+        img_aug_matrix=np.stack([flip @ a for a in meta['img_aug_matrix']]),
+        lidar_aug_matrix=rot,
+        lidar2img=np.stack([flip_proj @ m @ inv_rot for m in meta['lidar2img']]),
+    )
+    aug_batch['data_samples'][0].set_metainfo(new)
+    pts = aug_batch['inputs']['points'][0]
+    xyz1 = torch.cat([pts[:, :3].double(), torch.ones(len(pts), 1, dtype=torch.float64)], 1)
+    aug_batch['inputs']['points'][0] = torch.cat(
+        [(xyz1 @ torch.from_numpy(rot).T)[:, :3].float(), pts[:, 3:]], 1
+    )
+    data = model.data_preprocessor(aug_batch, training=True)
+    depth, _, lidar2img = model.perspective_targets(
+        data['inputs'], data['data_samples'], data['inputs']['points']
+    )
+    torch.testing.assert_close(
+        lidar2img[0].double(), torch.from_numpy(new['lidar2img']), rtol=1e-5, atol=1e-3
+    )
+    # The augmented points land where the original points did, mirrored: depth maps agree.
+    plain = model.data_preprocessor(copy.deepcopy(batch), training=True)
+    depth0, _, _ = model.perspective_targets(
+        plain['inputs'], plain['data_samples'], plain['inputs']['points']
+    )
+    hits = (depth > 0) & (depth0.flip(-1) > 0)
+    assert hits.sum() > 500
+    torch.testing.assert_close(depth[hits], depth0.flip(-1)[hits], rtol=0, atol=0.05)
