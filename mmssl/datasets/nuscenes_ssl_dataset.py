@@ -22,3 +22,16 @@ class NuScenesSSLDataset(SSLDatasetMixin, NuScenesDataset):
             ``ann_file``, ``data_prefix`` (``pts``, ``sweeps``, ``img`` or one key per camera;
             ``''`` where files lie directly in ``data_root``), ``pipeline``, ``modality``, ...).
     """
+
+    # MMDet3D's class default ``version='v1.0-trainval'`` would win over the info file's
+    # ``metainfo.version`` (MMEngine only fills keys the class has not set), and NuScenesMetric
+    # would then open the wrong devkit tables (e.g. on v1.0-mini worlds). The file decides;
+    # ``v1.0-trainval`` stays the default for files that do not say.
+    METAINFO = {k: v for k, v in NuScenesDataset.METAINFO.items() if k != 'version'}
+    DEFAULT_VERSION = 'v1.0-trainval'
+
+    def load_data_list(self) -> list[dict]:
+        data_list = super().load_data_list()
+        self._metainfo.setdefault('version', self.DEFAULT_VERSION)
+        return data_list
+

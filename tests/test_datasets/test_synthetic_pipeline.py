@@ -44,3 +44,21 @@ def test_synthetic_det_pipeline(synthetic_world):
     assert sample.eval_ann_info is not None and isinstance(sample.metainfo['lidar2img'],
                                                            np.ndarray)
     assert torch.is_tensor(val[0]['inputs']['img'])
+
+
+def test_dataset_version_comes_from_the_info_file(synthetic_world):
+    """A v1.0-mini world must report v1.0-mini (NuScenesMetric opens that devkit version)."""
+    from mmssl.datasets import NuScenesSSLDataset
+
+    ds = NuScenesSSLDataset(
+        data_root=str(synthetic_world['root']), ann_file=str(synthetic_world['val_info']), pipeline=[],
+        test_mode=True, with_label=True, data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
+    )
+    assert synthetic_world['version'] == 'v1.0-mini'
+    assert ds.metainfo['version'] == 'v1.0-mini'
+    override = NuScenesSSLDataset(
+        data_root=str(synthetic_world['root']), ann_file=str(synthetic_world['val_info']), pipeline=[],
+        test_mode=True, with_label=True, metainfo=dict(version='v1.0-trainval'),
+        data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
+    )
+    assert override.metainfo['version'] == 'v1.0-trainval'
