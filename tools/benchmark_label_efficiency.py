@@ -30,6 +30,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--fractions', type=_floats, help='comma-separated label fractions')
     parser.add_argument('--seeds', type=_ints, help='comma-separated fine-tuning seeds')
     parser.add_argument('--data', choices=['synthetic', 'nuscenes'], help='check the preset uses this data')
+    parser.add_argument('--data-root', help="dataset root instead of the preset's")
     parser.add_argument('--split-seed', type=int, default=0, help='seed of the nested scene subsets')
     parser.add_argument('--out', required=True, help='output folder (results, runs, plot)')
     return parser.parse_args()
@@ -48,6 +49,7 @@ def main() -> None:
         seeds=args.seeds or preset.seeds,
         out=args.out,
         split_seed=args.split_seed,
+        data_root=args.data_root,
     )
     bench.run()
 

@@ -80,10 +80,19 @@ class LabelEfficiencyBenchmark:
         out: Output folder.
         split_seed: Seed of the scene subsets (fixed across methods and seeds, so every method
             is fine-tuned on the same labels).
+        data_root: Dataset root instead of the preset's.
     """
 
     def __init__(
-        self, preset: BenchmarkPreset, model: str, methods, fractions, seeds, out, split_seed: int = 0
+        self,
+        preset: BenchmarkPreset,
+        model: str,
+        methods,
+        fractions,
+        seeds,
+        out,
+        split_seed: int = 0,
+        data_root: str | None = None,
     ) -> None:
         if model not in preset.models:
             raise KeyError(f'preset {preset.name!r} has no model {model!r}; it has {sorted(preset.models)}')
@@ -97,7 +106,7 @@ class LabelEfficiencyBenchmark:
         self.preset, self.model = preset, model
         self.methods, self.fractions, self.seeds = list(methods), list(fractions), list(seeds)
         self.out, self.split_seed = Path(out).resolve(), split_seed
-        self.data_root = (REPO_ROOT / preset.data_root).resolve()
+        self.data_root = (REPO_ROOT / (data_root or preset.data_root)).resolve()
 
     # -- steps -------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -131,21 +140,23 @@ class LabelEfficiencyBenchmark:
             )
         return path
 
-    def _data_options(self, ann_file: str) -> list[str]:
+    def _data_options(self, ann_file: str, evaluation: bool = True) -> list[str]:
+        """Dataset overrides: the training info file, and (``evaluation``) the val/test data."""
         root = f'{self.data_root}/'
-        val = str(self.data_root / self.preset.val_info)
-        return [
+        options = [
             f'train_dataloader.dataset.data_root={root}',
             f'train_dataloader.dataset.ann_file={ann_file}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'val_dataloader.dataset.ann_file={val}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.ann_file={val}',
-            f'val_evaluator.data_root={root}',
-            f'val_evaluator.ann_file={val}',
-            f'test_evaluator.data_root={root}',
-            f'test_evaluator.ann_file={val}',
         ]
+        if evaluation:
+            val = str(self.data_root / self.preset.val_info)
+            for loader in (
+                'val_dataloader.dataset',
+                'test_dataloader.dataset',
+                'val_evaluator',
+                'test_evaluator',
+            ):
+                options += [f'{loader}.data_root={root}', f'{loader}.ann_file={val}']
+        return options
 
     def _iter_options(self, iters: int | None) -> list[str]:
         if iters is None:
@@ -169,7 +180,7 @@ class LabelEfficiencyBenchmark:
             args.append('--resume')
         args += [
             '--cfg-options',
-            *self._data_options(str(self.data_root / self.preset.train_info)),
+            *self._data_options(str(self.data_root / self.preset.train_info), evaluation=False),
             *self._iter_options(self.preset.pretrain_iters),
             'randomness.seed=0',
         ]

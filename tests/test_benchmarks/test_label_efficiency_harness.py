@@ -1,0 +1,68 @@
+"""The label-efficiency harness end to end with the micro preset: files, schema, resume, plot."""
+
+import json
+
+from mmssl.testing.runs import run_tool
+
+RUN_KEYS = {
+    'model',
+    'method',
+    'fraction',
+    'seed',
+    'NDS',
+    'mAP',
+    'per_class_AP',
+    'wall_s',
+    'device_hours',
+    'peak_mem_mb',
+    'finetune_config',
+    'pretrain_config',
+    'pretrain_checkpoint',
+    'checkpoint',
+    'split_file',
+    'split',
+    'work_dir',
+}
+
+
+def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
+    args = [
+        'tools/benchmark_label_efficiency.py',
+        '--preset',
+        'micro',
+        '--model',
+        'bevfusion',
+        '--methods',
+        'scratch,nsmae',
+        '--fractions',
+        '0.5',
+        '--seeds',
+        '0',
+        '--data-root',
+        str(synthetic_world['root']),
+        '--out',
+        str(tmp_path),
+    ]
+    run_tool(args, timeout=900)
+    payload = json.loads((tmp_path / 'results.json').read_text())
+    assert payload['preset'] == 'micro' and len(payload['runs']) == 2
+    for run in payload['runs']:
+        assert RUN_KEYS <= set(run), RUN_KEYS - set(run)
+        assert 0 <= run['NDS'] <= 100 and 0 <= run['mAP'] <= 100
+        assert run['device_hours'] > 0 and run['peak_mem_mb'] > 100
+        assert (tmp_path / 'runs' / f'bevfusion_{run["method"]}' / 'frac0.5_seed0' / 'result.json').exists()
+    nsmae = next(r for r in payload['runs'] if r['method'] == 'nsmae')
+    assert nsmae['pretrain_checkpoint'].endswith('iter_4.pth')
+    assert payload['environment']['versions']['mmdet3d'] == '1.4.0'
+    assert {s['method'] for s in payload['summary']} == {'scratch', 'nsmae'}
+    md = (tmp_path / 'results.md').read_text()
+    assert '| nsmae | 0.5 | 1 |' in md
+    assert (tmp_path / 'label_efficiency.png').read_bytes()[:4] == b'\x89PNG'
+    logs = list((tmp_path / 'runs').glob('*/*/benchmark.log'))
+    assert len(logs) == 2 and all(log.stat().st_size > 0 for log in logs)
+    assert list((tmp_path / 'runs').glob('*/*/*.py')), 'each run keeps its config'
+
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob('runs/*/*/result.json')}
+    out = run_tool(args, timeout=900).stdout
+    assert out.count('done before, skipped') == 3  # pre-training + 2 fine-tunes
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.glob('runs/*/*/result.json')} == stamps
