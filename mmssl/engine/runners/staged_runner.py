@@ -153,4 +153,13 @@ class StagedRunner:
                     print_log(f'stage {stage["name"]!r} test {key}: {value:.4f}', logger=self.logger)
             atomic_write_bytes(json.dumps(record, indent=2).encode(), marker)
             results[stage['name']] = record
+        for name, record in results.items():
+            headline = {
+                k.rsplit('/', 1)[-1]: v
+                for k, v in record.get('metrics', {}).items()
+                if k.endswith(('/NDS', '/mAP', '/mIoU'))
+            }
+            if headline:
+                text = ', '.join(f'{k} {v:.4f}' for k, v in sorted(headline.items()))
+                print_log(f'stage {name!r} result: {text}', logger=self.logger)
         return results
