@@ -23,7 +23,7 @@ from mmengine.config import Config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_worker(config: str, iters: int, warmup: int) -> dict:
+def run_worker(config: str, iters: int, warmup: int, batch_size: int | None = None) -> dict:
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
     proc = subprocess.run(
@@ -36,7 +36,8 @@ def run_worker(config: str, iters: int, warmup: int) -> dict:
             str(iters),
             '--warmup',
             str(warmup),
-        ],
+        ]
+        + (['--cfg-options', json.dumps({'train_dataloader.batch_size': batch_size})] if batch_size else []),
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -55,20 +56,27 @@ def main() -> None:
     )
     parser.add_argument('--iters', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument(
+        '--batch-size', type=int, help="batch of every config (default: each pre-training config's)"
+    )
     parser.add_argument('--out', default='work_dirs/benchmark_pretrain.json')
     args = parser.parse_args()
 
     rows, supervised_cache = [], {}
     for config in args.configs:
-        supervised = args.supervised or Config.fromfile(config).get('downstream_config')
+        pre_cfg = Config.fromfile(config)
+        supervised = args.supervised or pre_cfg.get('downstream_config')
         if supervised is None:
             raise SystemExit(f'{config} names no downstream_config; pass --supervised')
-        if supervised not in supervised_cache:
-            print(f'measuring supervised {supervised} ...', flush=True)
-            supervised_cache[supervised] = run_worker(supervised, args.iters, args.warmup)
-        print(f'measuring {config} ...', flush=True)
-        row = run_worker(config, args.iters, args.warmup)
-        base = supervised_cache[supervised]
+        # The same batch size for both steps, so the ratio compares equal inputs.
+        batch = args.batch_size or pre_cfg.train_dataloader.batch_size
+        key = (supervised, batch)
+        if key not in supervised_cache:
+            print(f'measuring supervised {supervised} (batch {batch}) ...', flush=True)
+            supervised_cache[key] = run_worker(supervised, args.iters, args.warmup, batch)
+        print(f'measuring {config} (batch {batch}) ...', flush=True)
+        row = run_worker(config, args.iters, args.warmup, batch)
+        base = supervised_cache[key]
         row.update(
             supervised_config=supervised,
             supervised_median_step_s=base['median_step_s'],
@@ -85,11 +93,12 @@ def main() -> None:
     print('-' * len(header))
     for r in rows:
         print(
-            f'{Path(r["config"]).name:45s} {r["device"]:6s} {r["median_step_s"]:9.3f} '
-            f'{r["supervised_median_step_s"]:15.3f} {r["ratio_to_supervised"]:6.2f} {r["peak_mem_mb"]:9.0f}'
+            f'{Path(r["config"]).name:45s} {r["device"]:6s} {r["median_step_s"]:9.4f} '
+            f'{r["supervised_median_step_s"]:15.4f} {r["ratio_to_supervised"]:6.2f} {r["peak_mem_mb"]:9.0f}'
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(dict(rows=rows, supervised=supervised_cache), indent=2))
+    supervised_rows = list(supervised_cache.values())
+    Path(args.out).write_text(json.dumps(dict(rows=rows, supervised=supervised_rows), indent=2))
     print(f'written {args.out}')
 
 
