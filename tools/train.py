@@ -8,23 +8,18 @@ Usage mirrors MMDetection3D's ``tools/train.py``::
 """
 
 import argparse
-import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
-from mmssl.registry import RUNNERS
 from mmssl.utils import register_all_modules
-from mmssl.utils.config_check import check_config_paths
-from mmssl.utils.dist import cpu_distributed_overrides, init_dist_cpu
+from mmssl.utils.cli import add_runner_args, build_runner, load_config, parse_runner_args
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train an mmssl model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument(
         '--amp-dtype',
@@ -40,15 +35,8 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint, or from the latest one in the work dir',
     )
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher'
-    )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def apply_amp(cfg: Config, dtype: str | None) -> None:
@@ -69,14 +57,7 @@ def apply_amp(cfg: Config, dtype: str | None) -> None:
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
     if args.auto_scale_lr:
@@ -91,12 +72,6 @@ def build_cfg(args: argparse.Namespace) -> Config:
             raise FileNotFoundError(f'--resume: checkpoint {args.resume!r} does not exist')
         cfg.resume = True
         cfg.load_from = args.resume
-    if not torch.cuda.is_available():
-        cpu_distributed_overrides(cfg)
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') and cfg.get('val_dataloader'):
-        loaders.append('val_dataloader')
-    check_config_paths(cfg, tuple(loaders))
     return cfg
 
 
@@ -104,10 +79,10 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        init_dist_cpu(args.launcher, **cfg.env_cfg.get('dist_cfg', {}))
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') and cfg.get('val_dataloader'):
+        loaders.append('val_dataloader')
+    build_runner(cfg, tuple(loaders)).train()
 
 
 if __name__ == '__main__':
