@@ -1,23 +1,18 @@
 # Tiny NS-MAE / BEVFusion on the synthetic world (CPU): the tiny model of
 # configs/_base_/models/nsmae_bevfusion_tiny.py with the synthetic pipeline's settings (128x352,
 # 4x4 patches, 0.3 m voxels, 1.2 m BEV cells). Iteration-based AdamW schedule (lr 1e-4, wd 0.01,
-# clip 35), inlined because configs/_base_/schedules/adamw_iter.py repeats default_runtime keys.
+# clip 35, 100 iterations) from configs/_base_/schedules/adamw_iter.py.
 _base_ = [
     './_base_/datasets/synthetic_nus_pretrain.py',
     './_base_/default_runtime.py',
+    './_base_/schedules/adamw_iter.py',
     './_base_/models/nsmae_bevfusion_tiny.py',
 ]
 downstream_config = 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py'
 model = dict(lidar_mask=None)  # the pipeline masks the LiDAR
-max_iters = 100
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.01),
-    clip_grad=dict(max_norm=35, norm_type=2))
-param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=1),
-    checkpoint=dict(type='CheckpointHook', interval=max_iters, by_epoch=False))
+    checkpoint=dict(type='CheckpointHook', interval={{_base_.max_iters}}, by_epoch=False))
 log_processor = dict(by_epoch=False)
 custom_hooks = [
     dict(type='ComputeStatsHook'),
