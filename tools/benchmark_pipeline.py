@@ -30,15 +30,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--samples', type=int, default=10, help='samples to time')
     parser.add_argument('--warmup', type=int, default=1, help='untimed samples run first')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch intra-op threads (1 as in a DataLoader worker)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='torch intra-op threads (1 as in a DataLoader worker)'
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value'
+    )
     return parser.parse_args(argv)
 
 
-def benchmark(cfg: Config, samples: int, warmup: int = 1, split: str = 'train',
-              progress: bool = True) -> dict:
+def benchmark(
+    cfg: Config, samples: int, warmup: int = 1, split: str = 'train', progress: bool = True
+) -> dict:
     """Time ``samples`` samples of ``cfg.<split>_dataloader.dataset``.
 
     Returns:
@@ -76,8 +79,12 @@ def benchmark(cfg: Config, samples: int, warmup: int = 1, split: str = 'train',
         if bar is not None:
             bar.update()
     seconds = time.perf_counter() - start
-    return dict(samples=samples, seconds=seconds, samples_per_s=samples / seconds,
-                transforms=OrderedDict((n, 1e3 * t / samples) for n, t in totals.items()))
+    return dict(
+        samples=samples,
+        seconds=seconds,
+        samples_per_s=samples / seconds,
+        transforms=OrderedDict((n, 1e3 * t / samples) for n, t in totals.items()),
+    )
 
 
 def format_report(report: dict) -> str:
@@ -88,8 +95,9 @@ def format_report(report: dict) -> str:
     for name, ms in report['transforms'].items():
         lines.append(f'{name:<{width}}  {ms:9.2f}  {100 * ms / total_ms:5.1f}%')
     lines.append(f'{"total":<{width}}  {total_ms:9.2f}')
-    lines.append(f'{report["samples"]} samples in {report["seconds"]:.2f} s: '
-                 f'{report["samples_per_s"]:.2f} samples/s')
+    lines.append(
+        f'{report["samples"]} samples in {report["seconds"]:.2f} s: {report["samples_per_s"]:.2f} samples/s'
+    )
     return '\n'.join(lines)
 
 

@@ -9,6 +9,14 @@ pre-training config's ``downstream_config`` variable, or ``--supervised``), a wo
 same first batch of the data after warm-up. Printed: median step time, peak memory (CUDA max
 allocated, or the worker's peak RSS on the CPU), and the ratio of each pre-training step to
 the supervised step. On a shared CPU compare ratios; absolute times drift with the load.
+
+``--cfg-options`` (MMEngine's ``KEY=VALUE`` syntax) applies to every measured config, the
+supervised ones included; ``--real-keyframe`` points every config's training data at the one
+real nuScenes keyframe of ../shared/data/nuscenes_demo (for the full-size configs, whose
+nuScenes data root does not exist here)::
+
+    python tools/benchmark_pretrain.py --configs configs/nsmae_bevfusion.py --real-keyframe \
+        --batch-size 1 --iters 3 --warmup 1
 """
 
 import argparse
@@ -18,12 +26,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_worker(config: str, iters: int, warmup: int, batch_size: int | None = None) -> dict:
+def keyframe_options() -> dict:
+    """Training data = the real nuScenes keyframe (file names lie directly in its folder)."""
+    from mmssl.testing.paths import require_shared_data
+
+    root = require_shared_data('nuscenes_demo')
+    ann_files = sorted(root.glob('*.pkl'))
+    if len(ann_files) != 1:
+        raise SystemExit(f'{root}: expected one info .pkl, found {len(ann_files)}')
+    prefix = 'train_dataloader.dataset.'
+    return {
+        prefix + 'data_root': str(root) + os.sep,
+        prefix + 'ann_file': ann_files[0].name,
+        prefix + 'data_prefix': dict(pts='', sweeps='', img=''),
+    }
+
+
+def run_worker(
+    config: str, iters: int, warmup: int, batch_size: int | None = None, options: dict | None = None
+) -> dict:
+    options = dict(options or {})
+    if batch_size:
+        options['train_dataloader.batch_size'] = batch_size
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
     proc = subprocess.run(
@@ -37,7 +66,7 @@ def run_worker(config: str, iters: int, warmup: int, batch_size: int | None = No
             '--warmup',
             str(warmup),
         ]
-        + (['--cfg-options', json.dumps({'train_dataloader.batch_size': batch_size})] if batch_size else []),
+        + (['--cfg-options', json.dumps(options)] if options else []),
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -59,8 +88,17 @@ def main() -> None:
     parser.add_argument(
         '--batch-size', type=int, help="batch of every config (default: each pre-training config's)"
     )
+    parser.add_argument(
+        '--real-keyframe',
+        action='store_true',
+        help='train every config on the real nuScenes keyframe of ../shared/data/nuscenes_demo',
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={}, help='KEY=VALUE overrides for every config'
+    )
     parser.add_argument('--out', default='work_dirs/benchmark_pretrain.json')
     args = parser.parse_args()
+    options = dict(keyframe_options() if args.real_keyframe else {}, **args.cfg_options)
 
     rows, supervised_cache = [], {}
     for config in args.configs:
@@ -73,9 +111,9 @@ def main() -> None:
         key = (supervised, batch)
         if key not in supervised_cache:
             print(f'measuring supervised {supervised} (batch {batch}) ...', flush=True)
-            supervised_cache[key] = run_worker(supervised, args.iters, args.warmup, batch)
+            supervised_cache[key] = run_worker(supervised, args.iters, args.warmup, batch, options)
         print(f'measuring {config} (batch {batch}) ...', flush=True)
-        row = run_worker(config, args.iters, args.warmup, batch)
+        row = run_worker(config, args.iters, args.warmup, batch, options)
         base = supervised_cache[key]
         row.update(
             supervised_config=supervised,
@@ -98,7 +136,9 @@ def main() -> None:
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     supervised_rows = list(supervised_cache.values())
-    Path(args.out).write_text(json.dumps(dict(rows=rows, supervised=supervised_rows), indent=2))
+    Path(args.out).write_text(
+        json.dumps(dict(rows=rows, supervised=supervised_rows, cfg_options=options), indent=2)
+    )
     print(f'written {args.out}')
 
 

@@ -27,6 +27,12 @@ def _peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _batch_len(batch: dict) -> int:
+    """Samples actually in the batch (a small dataset may hold fewer than the batch size)."""
+    first = batch['data_samples'] if 'data_samples' in batch else next(iter(batch.values()))
+    return len(first)
+
+
 def measure(config: str, iters: int, warmup: int, cfg_options: dict | None = None) -> dict:
     """Median train-step time (s) after ``warmup`` steps, and peak memory (MiB)."""
     from mmengine.config import Config
@@ -70,7 +76,7 @@ def measure(config: str, iters: int, warmup: int, cfg_options: dict | None = Non
         device=device,
         iters=iters,
         warmup=warmup,
-        batch_size=loader_cfg.get('batch_size'),
+        batch_size=_batch_len(batch),
         median_step_s=statistics.median(times),
         min_step_s=min(times),
         max_step_s=max(times),

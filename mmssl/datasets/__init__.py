@@ -8,6 +8,11 @@ from .nuscenes_ssl_dataset import NuScenesSSLDataset
 from .ssl_dataset import SSLDatasetMixin
 
 __all__ = [
-    'BadSampleError', 'describe_sample', 'KittiSSLDataset', 'NuScenesSSLDataset',
-    'SSLDatasetMixin', 'check_label_free_pipeline', 'label_dependent_transforms',
+    'BadSampleError',
+    'describe_sample',
+    'KittiSSLDataset',
+    'NuScenesSSLDataset',
+    'SSLDatasetMixin',
+    'check_label_free_pipeline',
+    'label_dependent_transforms',
 ]

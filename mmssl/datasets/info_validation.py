@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import BadSampleError, describe_sample
 
-SUPPORTED_INFO_VERSIONS = ('1.1', )
+SUPPORTED_INFO_VERSIONS = ('1.1',)
 _CAM2IMG_SHAPES = ((3, 3), (3, 4), (4, 4))
 
 
@@ -27,49 +27,65 @@ def check_info_file(annotations: Any, ann_file: str) -> None:
         annotations: The unpickled content of ``ann_file``.
         ann_file: Its path, for the message.
     """
-    expected = ("MMDet3D v1.1 info format: a dict with 'metainfo' and 'data_list' "
-                '(convert older infos with MMDet3D tools/dataset_converters/'
-                'update_infos_to_v2.py or regenerate them with tools/create_data.py)')
+    expected = (
+        "MMDet3D v1.1 info format: a dict with 'metainfo' and 'data_list' "
+        '(convert older infos with MMDet3D tools/dataset_converters/'
+        'update_infos_to_v2.py or regenerate them with tools/create_data.py)'
+    )
     if not isinstance(annotations, Mapping):
-        raise ValueError(f'info file {ann_file}: holds a {type(annotations).__name__}; '
-                         f'expected the {expected}')
+        raise ValueError(
+            f'info file {ann_file}: holds a {type(annotations).__name__}; expected the {expected}'
+        )
     missing = [k for k in ('metainfo', 'data_list') if k not in annotations]
     if missing:
         hint = ''
         if 'infos' in annotations or 'metadata' in annotations:
             hint = ' (it looks like an old v1.0 info file with "infos"/"metadata")'
-        raise ValueError(f'info file {ann_file}: missing keys {missing}, has '
-                         f'{sorted(map(str, annotations))}{hint}; expected the {expected}')
+        raise ValueError(
+            f'info file {ann_file}: missing keys {missing}, has '
+            f'{sorted(map(str, annotations))}{hint}; expected the {expected}'
+        )
     version = annotations['metainfo'].get('info_version')
     if version is not None and str(version) not in SUPPORTED_INFO_VERSIONS:
-        raise ValueError(f'info file {ann_file}: metainfo.info_version={version!r}; '
-                         f'expected the MMDet3D v1.1 info format (info_version in '
-                         f'{SUPPORTED_INFO_VERSIONS})')
+        raise ValueError(
+            f'info file {ann_file}: metainfo.info_version={version!r}; '
+            f'expected the MMDet3D v1.1 info format (info_version in '
+            f'{SUPPORTED_INFO_VERSIONS})'
+        )
     if not isinstance(annotations['data_list'], Sequence):
-        raise ValueError(f'info file {ann_file}: data_list is a '
-                         f'{type(annotations["data_list"]).__name__}; expected a list of dicts')
+        raise ValueError(
+            f'info file {ann_file}: data_list is a '
+            f'{type(annotations["data_list"]).__name__}; expected a list of dicts'
+        )
 
 
-def _matrix(sample: str, info: Mapping, key: str, where: str,
-            shapes: Sequence[tuple[int, int]]) -> np.ndarray:
+def _matrix(
+    sample: str, info: Mapping, key: str, where: str, shapes: Sequence[tuple[int, int]]
+) -> np.ndarray:
     if key not in info:
-        raise BadSampleError(sample, f'info key {where}.{key}',
-                             f'missing; expected a matrix of shape {" or ".join(map(str, shapes))}')
+        raise BadSampleError(
+            sample,
+            f'info key {where}.{key}',
+            f'missing; expected a matrix of shape {" or ".join(map(str, shapes))}',
+        )
     try:
         mat = np.asarray(info[key], dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise BadSampleError(sample, f'info key {where}.{key}',
-                             f'not a numeric matrix ({err})') from err
+        raise BadSampleError(sample, f'info key {where}.{key}', f'not a numeric matrix ({err})') from err
     if mat.shape not in [tuple(s) for s in shapes]:
-        raise BadSampleError(sample, f'info key {where}.{key}',
-                             f'has shape {mat.shape}; expected {" or ".join(map(str, shapes))}')
+        raise BadSampleError(
+            sample,
+            f'info key {where}.{key}',
+            f'has shape {mat.shape}; expected {" or ".join(map(str, shapes))}',
+        )
     if not np.isfinite(mat).all():
         raise BadSampleError(sample, f'info key {where}.{key}', 'holds NaN/inf values')
     return mat
 
 
-def check_sample_info(info: Mapping[str, Any], use_lidar: bool, use_camera: bool,
-                      camera_names: Sequence[str] | None = None) -> None:
+def check_sample_info(
+    info: Mapping[str, Any], use_lidar: bool, use_camera: bool, camera_names: Sequence[str] | None = None
+) -> None:
     """Raise :class:`BadSampleError` if a sample info lacks what the pipeline will read.
 
     Args:
@@ -83,8 +99,9 @@ def check_sample_info(info: Mapping[str, Any], use_lidar: bool, use_camera: bool
     if use_lidar:
         lidar = info.get('lidar_points')
         if not isinstance(lidar, Mapping):
-            raise BadSampleError(sample, 'info key lidar_points', 'missing; expected a dict '
-                                 'with lidar_path and num_pts_feats')
+            raise BadSampleError(
+                sample, 'info key lidar_points', 'missing; expected a dict with lidar_path and num_pts_feats'
+            )
         for key in ('lidar_path', 'num_pts_feats'):
             if key not in lidar:
                 raise BadSampleError(sample, f'info key lidar_points.{key}', 'missing')
@@ -92,29 +109,31 @@ def check_sample_info(info: Mapping[str, Any], use_lidar: bool, use_camera: bool
             where = f'lidar_sweeps[{i}]'
             pts = sweep.get('lidar_points', {}) if isinstance(sweep, Mapping) else {}
             if 'lidar_path' not in pts:
-                raise BadSampleError(sample, f'info key {where}.lidar_points.lidar_path',
-                                     'missing')
+                raise BadSampleError(sample, f'info key {where}.lidar_points.lidar_path', 'missing')
             _matrix(sample, pts, 'lidar2sensor', f'{where}.lidar_points', [(4, 4)])
             if 'timestamp' not in sweep:
                 raise BadSampleError(sample, f'info key {where}.timestamp', 'missing')
         if info.get('lidar_sweeps') and 'timestamp' not in info:
-            raise BadSampleError(sample, 'info key timestamp',
-                                 'missing; needed for the sweeps\' time lag')
+            raise BadSampleError(sample, 'info key timestamp', "missing; needed for the sweeps' time lag")
     if use_camera:
         images = info.get('images')
         if not isinstance(images, Mapping):
-            raise BadSampleError(sample, 'info key images', 'missing; expected a dict of '
-                                 'cameras')
-        names = list(camera_names) if camera_names is not None else [
-            c for c, v in images.items() if isinstance(v, Mapping) and 'img_path' in v]
+            raise BadSampleError(sample, 'info key images', 'missing; expected a dict of cameras')
+        names = (
+            list(camera_names)
+            if camera_names is not None
+            else [c for c, v in images.items() if isinstance(v, Mapping) and 'img_path' in v]
+        )
         if not names:
-            raise BadSampleError(sample, 'info key images',
-                                 'no camera has an img_path; expected at least one')
+            raise BadSampleError(
+                sample, 'info key images', 'no camera has an img_path; expected at least one'
+            )
         for cam in names:
             where = f'images.{cam}'
             if cam not in images:
-                raise BadSampleError(sample, f'info key {where}',
-                                     f'missing; the cameras present are {sorted(images)}')
+                raise BadSampleError(
+                    sample, f'info key {where}', f'missing; the cameras present are {sorted(images)}'
+                )
             cam_info = images[cam]
             if 'img_path' not in cam_info:
                 raise BadSampleError(sample, f'info key {where}.img_path', 'missing')

@@ -24,8 +24,14 @@ def label_dependent_transforms() -> tuple[type, ...]:
         ObjectSample,
     )
 
-    return (LoadAnnotations, ObjectSample, ObjectNoise, ObjectRangeFilter, ObjectNameFilter,
-            BackgroundPointsFilter)
+    return (
+        LoadAnnotations,
+        ObjectSample,
+        ObjectNoise,
+        ObjectRangeFilter,
+        ObjectNameFilter,
+        BackgroundPointsFilter,
+    )
 
 
 def _resolve(type_: Any) -> type | None:
@@ -50,14 +56,12 @@ def _iter_transforms(pipeline: Iterable[Any], path: str) -> Iterable[tuple[str, 
             yield from _iter_transforms(item, loc)
             continue
         yield loc, item
-        inner = item.get('transforms') if isinstance(item, Mapping) else getattr(
-            item, 'transforms', None)
+        inner = item.get('transforms') if isinstance(item, Mapping) else getattr(item, 'transforms', None)
         if isinstance(inner, Sequence) and not isinstance(inner, str):
             yield from _iter_transforms(inner, f'{loc}.transforms')
 
 
-def check_label_free_pipeline(pipeline_cfg: Sequence[Any],
-                              extra_forbidden: Sequence[type] = ()) -> None:
+def check_label_free_pipeline(pipeline_cfg: Sequence[Any], extra_forbidden: Sequence[type] = ()) -> None:
     """Raise if a pipeline (configs or built transforms) depends on or packs labels.
 
     Args:
@@ -78,8 +82,10 @@ def check_label_free_pipeline(pipeline_cfg: Sequence[Any],
                 raise KeyError(f'{loc}: transform config without "type": {dict(item)}')
             cls = _resolve(item['type'])
             if cls is None:
-                raise KeyError(f'{loc}: transform type {item["type"]!r} is not registered; '
-                               'cannot certify the pipeline label-free')
+                raise KeyError(
+                    f'{loc}: transform type {item["type"]!r} is not registered; '
+                    'cannot certify the pipeline label-free'
+                )
             name = item['type'] if isinstance(item['type'], str) else cls.__name__
             keys = item.get('keys', ())
         else:
@@ -89,9 +95,12 @@ def check_label_free_pipeline(pipeline_cfg: Sequence[Any],
         if issubclass(cls, forbidden):
             raise ValueError(
                 f'{loc}: {name} ({cls.__module__}.{cls.__qualname__}) depends on ground-truth '
-                'labels and must not be in a pre-training pipeline')
+                'labels and must not be in a pre-training pipeline'
+            )
         if isinstance(keys, Iterable) and not isinstance(keys, (str, Mapping)):
             gt_keys = [k for k in keys if isinstance(k, str) and k.startswith('gt_')]
             if gt_keys:
-                raise ValueError(f'{loc}: {name} packs label keys {gt_keys}; a pre-training '
-                                 'pipeline must not pass labels to the model')
+                raise ValueError(
+                    f'{loc}: {name} packs label keys {gt_keys}; a pre-training '
+                    'pipeline must not pass labels to the model'
+                )

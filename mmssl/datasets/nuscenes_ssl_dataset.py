@@ -34,4 +34,3 @@ class NuScenesSSLDataset(SSLDatasetMixin, NuScenesDataset):
         data_list = super().load_data_list()
         self._metainfo.setdefault('version', self.DEFAULT_VERSION)
         return data_list
-

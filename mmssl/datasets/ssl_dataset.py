@@ -42,8 +42,14 @@ class SSLDatasetMixin:
         *args, **kwargs: Passed on to the MMDet3D dataset.
     """
 
-    def __init__(self, *args: Any, with_label: bool = True, bad_sample: str = 'raise',
-                 camera_names: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        with_label: bool = True,
+        bad_sample: str = 'raise',
+        camera_names: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if bad_sample not in BAD_SAMPLE_MODES:
             raise ValueError(f'bad_sample must be one of {BAD_SAMPLE_MODES}, got {bad_sample!r}')
         self.with_label = with_label
@@ -52,19 +58,22 @@ class SSLDatasetMixin:
         self.skipped: list[dict] = []
         if not with_label:
             if kwargs.get('filter_empty_gt', False):
-                raise ValueError('filter_empty_gt=True needs labels; with_label=False datasets '
-                                 'never filter on boxes')
+                raise ValueError(
+                    'filter_empty_gt=True needs labels; with_label=False datasets never filter on boxes'
+                )
             kwargs['filter_empty_gt'] = False
             check_label_free_pipeline(kwargs.get('pipeline', []))
         super().__init__(*args, **kwargs)
 
     # ---------------------------------------------------------------------------------------
     def _skip(self, err: BadSampleError, stage: str) -> None:
-        self.skipped.append(dict(sample=err.sample, source=err.source, reason=err.reason,
-                                 stage=stage))
-        print_log(f'{type(self).__name__}: skipping bad sample ({stage}, '
-                  f'{len(self.skipped)} skipped so far): {err}', logger='current',
-                  level=logging.WARNING)
+        self.skipped.append(dict(sample=err.sample, source=err.source, reason=err.reason, stage=stage))
+        print_log(
+            f'{type(self).__name__}: skipping bad sample ({stage}, '
+            f'{len(self.skipped)} skipped so far): {err}',
+            logger='current',
+            level=logging.WARNING,
+        )
 
     def load_data_list(self) -> list[dict]:
         """Load the info file, check its format and parse (or skip) every sample."""
@@ -75,13 +84,18 @@ class SSLDatasetMixin:
         data_list: list[dict] = []
         for i, raw in enumerate(annotations['data_list']):
             if not isinstance(raw, dict):
-                raise ValueError(f'info file {self.ann_file}: data_list[{i}] is a '
-                                 f'{type(raw).__name__}; expected a dict')
+                raise ValueError(
+                    f'info file {self.ann_file}: data_list[{i}] is a {type(raw).__name__}; expected a dict'
+                )
             raw.setdefault('sample_idx', raw.get('sample_id', i))
             raw.setdefault('token', str(raw['sample_idx']))
             try:
-                check_sample_info(raw, self.modality.get('use_lidar', False),
-                                  self.modality.get('use_camera', False), self.camera_names)
+                check_sample_info(
+                    raw,
+                    self.modality.get('use_lidar', False),
+                    self.modality.get('use_camera', False),
+                    self.camera_names,
+                )
                 info = self.parse_data_info(raw)
             except BadSampleError as err:
                 if self.bad_sample == 'raise':
@@ -96,8 +110,7 @@ class SSLDatasetMixin:
         if self.camera_names is not None and 'images' in info:
             info['images'] = {c: info['images'][c] for c in self.camera_names}
         if not self.with_label:
-            for key in ('instances', 'cam_instances', 'pts_semantic_mask_path',
-                        'pts_instance_mask_path'):
+            for key in ('instances', 'cam_instances', 'pts_semantic_mask_path', 'pts_instance_mask_path'):
                 info.pop(key, None)
         info = super().parse_data_info(info)
         if not self.with_label:

@@ -27,6 +27,11 @@ and is covered by a test in ``tests/test_utils/test_compat.py``.
    (measured here: 4 of 300 calls on a 2-core machine, up to 0.29 off; 0 of 600 with one
    thread). The patch runs spconv's CPU conv and pooling kernels with one torch thread and
    restores the caller's thread count afterwards; CUDA tensors take the unpatched path.
+5. mmdet3d 1.4.0, ``KittiMetric`` without CUDA: the KITTI evaluation computes rotated BEV/3D
+   overlaps with ``rotate_iou_gpu_eval``, a numba CUDA kernel ("CUDA driver library cannot be
+   found" on a CPU machine). Where CUDA is unavailable the kernel is replaced by
+   :func:`mmssl.evaluation.functional.kitti_rotate_iou_cpu` (mmcv's CPU rotated IoU, same
+   signature and convention; tested against polygon clipping and end to end on a real frame).
 """
 
 from __future__ import annotations
@@ -107,6 +112,42 @@ def patch_spconv_cpu_threads() -> bool:
     return True
 
 
+_KITTI_ROTATE_IOU = 'mmdet3d.evaluation.functional.kitti_utils.rotate_iou'
+
+
+def patch_kitti_rotate_iou_cpu() -> bool:
+    """Give MMDet3D's KITTI evaluation a CPU rotated IoU (see item 5). Returns whether it patched.
+
+    ``rotate_iou.py`` compiles its CUDA kernel when imported, so without a driver the module
+    cannot even be imported; the KITTI evaluation imports it lazily (inside the overlap
+    functions), so a module registered under its name beforehand is what it gets.
+    """
+    if not _has('mmdet3d'):
+        return False
+    import sys
+    import types
+
+    import torch
+
+    if torch.cuda.is_available():
+        return False
+    if getattr(sys.modules.get(_KITTI_ROTATE_IOU), '_mmssl_cpu', False):
+        return True
+    from mmssl.evaluation.functional.rotated_iou import kitti_rotate_iou_cpu
+
+    module = types.ModuleType(_KITTI_ROTATE_IOU, 'CPU stand-in installed by mmssl.utils.compat')
+    module.rotate_iou_gpu_eval = kitti_rotate_iou_cpu
+    module._mmssl_cpu = True
+    sys.modules[_KITTI_ROTATE_IOU] = module
+    try:
+        import mmdet3d.evaluation.functional.kitti_utils as kitti_utils
+
+        kitti_utils.rotate_iou = module
+    except Exception:  # the KITTI evaluation itself is not importable: nothing else to do
+        pass
+    return True
+
+
 def mmengine_checkpoint_safe_globals() -> list:
     """The types a Runner's checkpoint holds besides tensors (numpy scalars and dtypes)."""
     import numpy as np
@@ -179,6 +220,7 @@ def apply_compat_patches() -> None:
     _APPLIED = True
     patch_spconv_cpu_backward()
     patch_spconv_cpu_threads()
+    patch_kitti_rotate_iou_cpu()
     patch_torch_load_safe_globals()
     patch_history_buffer_pickling()
     patch_atomic_local_backend()

@@ -11,10 +11,23 @@ TOY = 'tests/data/configs/toy_regression.py'
 
 def test_step_cost_table_and_json(tmp_path):
     out = tmp_path / 'cost.json'
-    proc = run_tool([
-        'tools/benchmark_pretrain.py', '--configs', TOY, '--supervised', TOY, '--iters', '5', '--warmup', '1',
-        '--batch-size', '2', '--out', str(out),
-    ])
+    proc = run_tool(
+        [
+            'tools/benchmark_pretrain.py',
+            '--configs',
+            TOY,
+            '--supervised',
+            TOY,
+            '--iters',
+            '5',
+            '--warmup',
+            '1',
+            '--batch-size',
+            '2',
+            '--out',
+            str(out),
+        ]
+    )
     assert 'toy_regression.py' in proc.stdout and 'ratio' in proc.stdout
     payload = json.loads(out.read_text())
     (row,) = payload['rows']

@@ -7,26 +7,37 @@ import copy
 import pytest
 
 NUS_PKL = 'n015-2018-07-24-11-22-45+0800.pkl'
-NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
-            'CAM_BACK_RIGHT']
+NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']
 
 
 def nus_dataset_cfg(root, pipeline=(), **kwargs) -> dict:
     """Config of a NuScenesSSLDataset over the real keyframe (files directly in ``root``)."""
-    cfg = dict(type='NuScenesSSLDataset', data_root=str(root), ann_file=NUS_PKL,
-               data_prefix=dict(pts='', sweeps='', img=''), pipeline=list(pipeline),
-               modality=dict(use_lidar=True, use_camera=True), camera_names=NUS_CAMS,
-               with_label=False)
+    cfg = dict(
+        type='NuScenesSSLDataset',
+        data_root=str(root),
+        ann_file=NUS_PKL,
+        data_prefix=dict(pts='', sweeps='', img=''),
+        pipeline=list(pipeline),
+        modality=dict(use_lidar=True, use_camera=True),
+        camera_names=NUS_CAMS,
+        with_label=False,
+    )
     cfg.update(kwargs)
     return cfg
 
 
 def kitti_dataset_cfg(root, pipeline=(), **kwargs) -> dict:
     """Config of a KittiSSLDataset over the real KITTI frame 000008."""
-    cfg = dict(type='KittiSSLDataset', data_root=str(root), ann_file='000008.pkl',
-               data_prefix=dict(pts='', img=''), pipeline=list(pipeline),
-               modality=dict(use_lidar=True, use_camera=True), camera_names=['CAM2'],
-               with_label=False)
+    cfg = dict(
+        type='KittiSSLDataset',
+        data_root=str(root),
+        ann_file='000008.pkl',
+        data_prefix=dict(pts='', img=''),
+        pipeline=list(pipeline),
+        modality=dict(use_lidar=True, use_camera=True),
+        camera_names=['CAM2'],
+        with_label=False,
+    )
     cfg.update(kwargs)
     return cfg
 
@@ -54,8 +65,10 @@ def nus_loaded(nuscenes_demo_dir):
     ds = DATASETS.build(nus_dataset_cfg(nuscenes_demo_dir))
     results = copy.deepcopy(ds.get_data_info(0))
     results['box_type_3d'], results['box_mode_3d'] = ds.box_type_3d, ds.box_mode_3d
-    for t in (dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5),
-              dict(type='LoadSSLMultiViewImages', camera_names=NUS_CAMS)):
+    for t in (
+        dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5),
+        dict(type='LoadSSLMultiViewImages', camera_names=NUS_CAMS),
+    ):
         results = TRANSFORMS.build(t)(results)
     return results
 

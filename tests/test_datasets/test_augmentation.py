@@ -11,17 +11,33 @@ import torch
 from mmssl.datasets.transforms import functional as F
 from mmssl.registry import TRANSFORMS
 
-IMG_AUG = dict(type='ImageAug3D', final_dim=(256, 704), resize_lim=(0.38, 0.55),
-               bot_pct_lim=(0.0, 0.2), rot_lim=(-20.0, 20.0), rand_flip=True)
-IMG_AUG_SMALL = dict(type='ImageAug3D', final_dim=(128, 352), resize_lim=(0.8, 1.2),
-                     rot_lim=(-10.0, 10.0), rand_flip=True)
-ROT = dict(type='SSLGlobalRotScaleTrans', rot_range=[-3.14, 3.14],
-           scale_ratio_range=[0.8, 1.2], translation_std=[1.0, 1.0, 0.5])
+IMG_AUG = dict(
+    type='ImageAug3D',
+    final_dim=(256, 704),
+    resize_lim=(0.38, 0.55),
+    bot_pct_lim=(0.0, 0.2),
+    rot_lim=(-20.0, 20.0),
+    rand_flip=True,
+)
+IMG_AUG_SMALL = dict(
+    type='ImageAug3D', final_dim=(128, 352), resize_lim=(0.8, 1.2), rot_lim=(-10.0, 10.0), rand_flip=True
+)
+ROT = dict(
+    type='SSLGlobalRotScaleTrans',
+    rot_range=[-3.14, 3.14],
+    scale_ratio_range=[0.8, 1.2],
+    translation_std=[1.0, 1.0, 0.5],
+)
 FLIP = dict(type='SSLRandomFlip3D', flip_ratio_bev_horizontal=0.5, flip_ratio_bev_vertical=0.5)
 
 COMBOS = [
-    [IMG_AUG], [ROT], [FLIP], [IMG_AUG, ROT, FLIP], [ROT, FLIP, IMG_AUG],
-    [FLIP, IMG_AUG, ROT, IMG_AUG_SMALL], [ROT, IMG_AUG, FLIP, ROT],
+    [IMG_AUG],
+    [ROT],
+    [FLIP],
+    [IMG_AUG, ROT, FLIP],
+    [ROT, FLIP, IMG_AUG],
+    [FLIP, IMG_AUG, ROT, IMG_AUG_SMALL],
+    [ROT, IMG_AUG, FLIP, ROT],
 ]
 
 
@@ -45,8 +61,13 @@ def test_projection_survives_any_augmentation(nus_results, combo):
     uv0_aug = torch.einsum('cij,cnj->cni', img_aug[:, :2, :2], uv0) + img_aug[:, None, :2, 3]
     h, w = results['img_shape']
     assert results['img'][0].shape[:2] == (h, w)
-    inside = ((d0 > 0.5) & (uv0_aug[..., 0] >= 0) & (uv0_aug[..., 0] < w)
-              & (uv0_aug[..., 1] >= 0) & (uv0_aug[..., 1] < h))
+    inside = (
+        (d0 > 0.5)
+        & (uv0_aug[..., 0] >= 0)
+        & (uv0_aug[..., 0] < w)
+        & (uv0_aug[..., 1] >= 0)
+        & (uv0_aug[..., 1] < h)
+    )
     assert inside.sum() > 1000
     err = (uv1 - uv0_aug).norm(dim=-1)[inside]
     assert err.max() < 0.5, f'max reprojection error {err.max():.3f} px'
@@ -62,10 +83,23 @@ def test_image_pixels_follow_img_aug_matrix(flip, rot):
     img = np.zeros((900, 1600, 3), np.uint8)
     cy, cx = 520.0, 930.0
     cv2.circle(img, (int(cx), int(cy)), 30, (255, 255, 255), -1)
-    results = dict(img=[img], img_shape=(900, 1600), cam2img=np.eye(4)[None].copy(),
-                   lidar2img=np.eye(4)[None].copy(), img_aug_matrix=np.eye(4)[None].copy())
-    aug = TRANSFORMS.build(dict(type='ImageAug3D', final_dim=(256, 704), resize_lim=(0.5, 0.5),
-                                bot_pct_lim=(0.1, 0.1), rot_lim=(rot, rot), rand_flip=flip))
+    results = dict(
+        img=[img],
+        img_shape=(900, 1600),
+        cam2img=np.eye(4)[None].copy(),
+        lidar2img=np.eye(4)[None].copy(),
+        img_aug_matrix=np.eye(4)[None].copy(),
+    )
+    aug = TRANSFORMS.build(
+        dict(
+            type='ImageAug3D',
+            final_dim=(256, 704),
+            resize_lim=(0.5, 0.5),
+            bot_pct_lim=(0.1, 0.1),
+            rot_lim=(rot, rot),
+            rand_flip=flip,
+        )
+    )
     np.random.seed(1)
     while True:  # make the random flip come out as requested
         out = aug(copy.deepcopy(results))
@@ -82,8 +116,9 @@ def test_image_pixels_follow_img_aug_matrix(flip, rot):
 
 
 def test_test_mode_is_deterministic_and_centred(nus_results):
-    aug = TRANSFORMS.build(dict(type='ImageAug3D', final_dim=(256, 704),
-                                resize_lim=(0.48, 0.48), is_train=False))
+    aug = TRANSFORMS.build(
+        dict(type='ImageAug3D', final_dim=(256, 704), resize_lim=(0.48, 0.48), is_train=False)
+    )
     out = aug(copy.deepcopy(nus_results))
     p = out['img_aug_params'][0]
     assert p['resize_dims'] == (768, 432) and p['crop'] == (32, 176, 736, 432)
@@ -97,22 +132,33 @@ def test_kitti_projection_with_p2_translation(kitti_cfg):
     """KITTI's 4x4 P2 has a translation column; the augmented projection stays exact."""
     from mmssl.registry import DATASETS
 
-    pipe = [dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=4, use_dim=4),
-            dict(type='LoadSSLMultiViewImages', camera_names=['CAM2'])]
+    pipe = [
+        dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=4, use_dim=4),
+        dict(type='LoadSSLMultiViewImages', camera_names=['CAM2']),
+    ]
     ds = DATASETS.build(kitti_cfg(pipe))
     np.random.seed(7)
     orig = ds.prepare_data(0)
     results = copy.deepcopy(orig)
-    for cfg in (dict(type='ImageAug3D', final_dim=(256, 832), resize_lim=(0.69, 0.8),
-                     rot_lim=(-5.4, 5.4), rand_flip=True), ROT, FLIP):
+    for cfg in (
+        dict(
+            type='ImageAug3D',
+            final_dim=(256, 832),
+            resize_lim=(0.69, 0.8),
+            rot_lim=(-5.4, 5.4),
+            rand_flip=True,
+        ),
+        ROT,
+        FLIP,
+    ):
         results = TRANSFORMS.build(cfg)(results)
     p0 = orig['points'].tensor.double()
     uv0, d0 = F.project_points(p0, torch.as_tensor(orig['lidar2img'][0]))
-    uv1, d1 = F.project_points(results['points'].tensor.double(),
-                               torch.as_tensor(results['lidar2img'][0]))
+    uv1, d1 = F.project_points(results['points'].tensor.double(), torch.as_tensor(results['lidar2img'][0]))
     m = torch.as_tensor(results['img_aug_matrix'][0])
     expect = uv0 @ m[:2, :2].T + m[:2, 3]
-    inside = (d0 > 0.5) & (expect[:, 0] >= 0) & (expect[:, 0] < 832) & (expect[:, 1] >= 0) \
-        & (expect[:, 1] < 256)
+    inside = (
+        (d0 > 0.5) & (expect[:, 0] >= 0) & (expect[:, 0] < 832) & (expect[:, 1] >= 0) & (expect[:, 1] < 256)
+    )
     assert inside.sum() > 5000
     assert (uv1 - expect).norm(dim=1)[inside].max() < 0.5

@@ -25,8 +25,9 @@ def _write_world(tmp_path, demo_dir, bad_sample, bad_file=None):
     """Two samples (tokens 'good', 'bad') in tmp_path; ``bad_sample(info)`` edits the second,
     ``bad_file(tmp_path)`` may write broken files for it."""
     src = pickle.load(open(demo_dir / 'n015-2018-07-24-11-22-45+0800.pkl', 'rb'))
-    pts = np.fromfile(demo_dir / src['data_list'][0]['lidar_points']['lidar_path'],
-                      dtype=np.float32).reshape(-1, 5)[:3000]
+    pts = np.fromfile(demo_dir / src['data_list'][0]['lidar_points']['lidar_path'], dtype=np.float32).reshape(
+        -1, 5
+    )[:3000]
     img = np.full((90, 160, 3), 127, np.uint8)
     data_list = []
     for token in ('good', 'bad'):
@@ -49,10 +50,17 @@ def _write_world(tmp_path, demo_dir, bad_sample, bad_file=None):
 
 
 def _cfg(root, mode):
-    return dict(type='NuScenesSSLDataset', data_root=str(root), ann_file='infos.pkl',
-                data_prefix=dict(pts='', sweeps='', img=''), pipeline=PIPE, camera_names=CAMS,
-                modality=dict(use_lidar=True, use_camera=True), with_label=False,
-                bad_sample=mode)
+    return dict(
+        type='NuScenesSSLDataset',
+        data_root=str(root),
+        ann_file='infos.pkl',
+        data_prefix=dict(pts='', sweeps='', img=''),
+        pipeline=PIPE,
+        camera_names=CAMS,
+        modality=dict(use_lidar=True, use_camera=True),
+        with_label=False,
+        bad_sample=mode,
+    )
 
 
 def _nothing(_):
@@ -62,20 +70,31 @@ def _nothing(_):
 def _points(values):
     def write(root):
         np.asarray(values, np.float32).tofile(root / 'bad.bin')
+
     return write
 
 
 READ_TIME_CASES = {
-    'missing point file': (_nothing, lambda root: (root / 'bad.bin').unlink(),
-                           'bad.bin', 'does not exist'),
-    'bin size': (_nothing, _points(np.arange(12)), 'bad.bin',
-                 'not a multiple of the point dimension load_dim=5'),
-    'nan coordinates': (_nothing, _points([[1, 2, np.nan, 0, 0], [1, 2, 3, 0, 0]]), 'bad.bin',
-                        'NaN/inf'),
-    'missing image': (_nothing, lambda root: (root / 'bad_CAM_BACK.jpg').unlink(),
-                      'bad_CAM_BACK.jpg', 'does not exist'),
-    'empty after range filter': (_nothing, _points([[80, 80, 0, 1, 0], [90, 0, 0, 1, 0]]),
-                                 'range filtering', 'none of the 2 points'),
+    'missing point file': (_nothing, lambda root: (root / 'bad.bin').unlink(), 'bad.bin', 'does not exist'),
+    'bin size': (
+        _nothing,
+        _points(np.arange(12)),
+        'bad.bin',
+        'not a multiple of the point dimension load_dim=5',
+    ),
+    'nan coordinates': (_nothing, _points([[1, 2, np.nan, 0, 0], [1, 2, 3, 0, 0]]), 'bad.bin', 'NaN/inf'),
+    'missing image': (
+        _nothing,
+        lambda root: (root / 'bad_CAM_BACK.jpg').unlink(),
+        'bad_CAM_BACK.jpg',
+        'does not exist',
+    ),
+    'empty after range filter': (
+        _nothing,
+        _points([[80, 80, 0, 1, 0], [90, 0, 0, 1, 0]]),
+        'range filtering',
+        'none of the 2 points',
+    ),
 }
 
 
@@ -105,8 +124,7 @@ def test_read_time_errors(tmp_path, nuscenes_demo_dir, case):
     assert len(skip.skipped) >= 2
     assert all(s['stage'] == 'pipeline' and 'token=bad' in s['sample'] for s in skip.skipped)
     assert reason in skip.skipped[0]['reason']
-    assert any('skipping bad sample' in r.getMessage() and 'token=bad' in r.getMessage()
-               for r in records)
+    assert any('skipping bad sample' in r.getMessage() and 'token=bad' in r.getMessage() for r in records)
 
 
 def _del(path):
@@ -115,6 +133,7 @@ def _del(path):
         for key in path[:-1]:
             node = node[key]
         del node[path[-1]]
+
     return edit
 
 
@@ -124,21 +143,29 @@ def _set(path, value):
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
+
     return edit
 
 
 LOAD_TIME_CASES = {
-    'missing lidar2cam': (_del(['images', 'CAM_BACK', 'lidar2cam']),
-                          'images.CAM_BACK.lidar2cam', 'missing'),
-    'wrong cam2img shape': (_set(['images', 'CAM_FRONT', 'cam2img'], [[1, 0], [0, 1]]),
-                            'images.CAM_FRONT.cam2img', 'has shape (2, 2)'),
-    'wrong lidar2img shape': (_set(['images', 'CAM_FRONT', 'lidar2img'], np.eye(3)),
-                              'images.CAM_FRONT.lidar2img', 'has shape (3, 3)'),
+    'missing lidar2cam': (_del(['images', 'CAM_BACK', 'lidar2cam']), 'images.CAM_BACK.lidar2cam', 'missing'),
+    'wrong cam2img shape': (
+        _set(['images', 'CAM_FRONT', 'cam2img'], [[1, 0], [0, 1]]),
+        'images.CAM_FRONT.cam2img',
+        'has shape (2, 2)',
+    ),
+    'wrong lidar2img shape': (
+        _set(['images', 'CAM_FRONT', 'lidar2img'], np.eye(3)),
+        'images.CAM_FRONT.lidar2img',
+        'has shape (3, 3)',
+    ),
     'missing camera': (_del(['images', 'CAM_BACK']), 'images.CAM_BACK', 'missing'),
-    'missing lidar path': (_del(['lidar_points', 'lidar_path']), 'lidar_points.lidar_path',
-                           'missing'),
-    'nan calibration': (_set(['images', 'CAM_FRONT', 'lidar2cam'], np.full((4, 4), np.nan)),
-                        'images.CAM_FRONT.lidar2cam', 'NaN'),
+    'missing lidar path': (_del(['lidar_points', 'lidar_path']), 'lidar_points.lidar_path', 'missing'),
+    'nan calibration': (
+        _set(['images', 'CAM_FRONT', 'lidar2cam'], np.full((4, 4), np.nan)),
+        'images.CAM_FRONT.lidar2cam',
+        'NaN',
+    ),
 }
 
 
@@ -156,11 +183,14 @@ def test_load_time_errors(tmp_path, nuscenes_demo_dir, case):
     assert key in skip.skipped[0]['source']
 
 
-@pytest.mark.parametrize('content,match', [
-    (dict(infos=[], metadata=dict(version='v1.0-mini')), 'old v1.0 info file'),
-    ([dict(token='x')], 'holds a list'),
-    (dict(metainfo=dict(info_version='2.0'), data_list=[]), "info_version='2.0'"),
-])
+@pytest.mark.parametrize(
+    'content,match',
+    [
+        (dict(infos=[], metadata=dict(version='v1.0-mini')), 'old v1.0 info file'),
+        ([dict(token='x')], 'holds a list'),
+        (dict(metainfo=dict(info_version='2.0'), data_list=[]), "info_version='2.0'"),
+    ],
+)
 def test_wrong_info_format(tmp_path, content, match):
     with open(tmp_path / 'infos.pkl', 'wb') as f:
         pickle.dump(content, f)
@@ -171,15 +201,24 @@ def test_wrong_info_format(tmp_path, content, match):
 
 def test_bad_sweep_file(tmp_path, nuscenes_demo_dir):
     def add_sweep(info):
-        info['lidar_sweeps'] = [dict(lidar_points=dict(lidar_path='sweep.bin',
-                                                       lidar2sensor=np.eye(4).tolist()),
-                                     timestamp=info['timestamp'] - 0.05)]
+        info['lidar_sweeps'] = [
+            dict(
+                lidar_points=dict(lidar_path='sweep.bin', lidar2sensor=np.eye(4).tolist()),
+                timestamp=info['timestamp'] - 0.05,
+            )
+        ]
 
-    root = _write_world(tmp_path, nuscenes_demo_dir, add_sweep,
-                        lambda r: np.arange(7, dtype=np.float32).tofile(r / 'sweep.bin'))
+    root = _write_world(
+        tmp_path,
+        nuscenes_demo_dir,
+        add_sweep,
+        lambda r: np.arange(7, dtype=np.float32).tofile(r / 'sweep.bin'),
+    )
     cfg = _cfg(root, 'raise')
-    cfg['pipeline'] = [PIPE[0], dict(type='LoadSSLPointsFromMultiSweeps', sweeps_num=1,
-                                     load_dim=5, use_dim=[0, 1, 2, 3, 4])]
+    cfg['pipeline'] = [
+        PIPE[0],
+        dict(type='LoadSSLPointsFromMultiSweeps', sweeps_num=1, load_dim=5, use_dim=[0, 1, 2, 3, 4]),
+    ]
     ds = DATASETS.build(cfg)
     with pytest.raises(BadSampleError, match=r'token=bad.*sweep\.bin.*holds 7 float32 values'):
         ds.prepare_data(1)

@@ -7,13 +7,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_benchmark_pipeline_reports_every_transform(nuscenes_demo_dir, capsys):
-    spec = importlib.util.spec_from_file_location('benchmark_pipeline',
-                                                  REPO / 'tools' / 'benchmark_pipeline.py')
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_pipeline', REPO / 'tools' / 'benchmark_pipeline.py'
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    report = tool.main([str(REPO / 'configs/_base_/datasets/nus_pretrain_demo.py'),
-                        '--samples', '1', '--warmup', '0', '--cfg-options',
-                        f'train_dataloader.dataset.data_root={nuscenes_demo_dir}/'])
+    report = tool.main(
+        [
+            str(REPO / 'configs/_base_/datasets/nus_pretrain_demo.py'),
+            '--samples',
+            '1',
+            '--warmup',
+            '0',
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={nuscenes_demo_dir}/',
+        ]
+    )
     names = [n.split(':')[1] for n in report['transforms']]
     assert names[0] == 'LoadSSLPointsFromFile' and names[-1] == 'PackSSLInputs'
     assert 'ImageAug3D' in names and 'LidarVoxelMask' in names

@@ -29,8 +29,9 @@ def test_img_aug_projective_matches_pixel_map():
     aug = torch.eye(4, dtype=torch.float64)
     aug[:2, :2] = torch.tensor([[0.5, 0.1], [-0.1, 0.5]])
     aug[:2, 3] = torch.tensor([-7.0, 3.0])
-    l2i = torch.tensor([[800.0, 0, 600, 5], [0, 800, 300, -2], [0, 0, 1, 0.3], [0, 0, 0, 1]],
-                       dtype=torch.float64)
+    l2i = torch.tensor(
+        [[800.0, 0, 600, 5], [0, 800, 300, -2], [0, 0, 1, 0.3], [0, 0, 0, 1]], dtype=torch.float64
+    )
     pts = torch.randn(50, 3, dtype=torch.float64) + torch.tensor([0, 0, 20.0])
     uv, d = F.project_points(pts, l2i)
     uv2, d2 = F.project_points(pts, F.img_aug_to_projective(aug) @ l2i)
@@ -41,14 +42,16 @@ def test_img_aug_projective_matches_pixel_map():
 def _grid_pts():
     g = torch.Generator().manual_seed(0)
     return torch.rand(2000, 4, generator=g, dtype=torch.float64) * torch.tensor(
-        [20.0, 20.0, 4.0, 1.0]) - torch.tensor([10.0, 10.0, 2.0, 0.0])
+        [20.0, 20.0, 4.0, 1.0]
+    ) - torch.tensor([10.0, 10.0, 2.0, 0.0])
 
 
 def test_depth_maps_nearest_wins_reference_loop():
     pts = torch.rand(3000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     pts = pts * torch.tensor([10.0, 6.0, 30.0]) - torch.tensor([5.0, 3.0, -0.5])
-    l2i = torch.stack([F.pad_cam2img(torch.tensor([[20.0, 0, 16], [0, 20, 12], [0, 0, 1]],
-                                                  dtype=torch.float64))] * 2)
+    l2i = torch.stack(
+        [F.pad_cam2img(torch.tensor([[20.0, 0, 16], [0, 20, 12], [0, 0, 1]], dtype=torch.float64))] * 2
+    )
     l2i[1, 0, 3] = 40.0  # second camera shifted
     for stride in (1, 4):
         out = F.depth_maps(pts, l2i, (24, 32), stride=stride)
@@ -56,7 +59,7 @@ def test_depth_maps_nearest_wins_reference_loop():
         ref = torch.zeros_like(out)
         for c in range(2):
             uvw = (l2i[c] @ torch.cat([pts, torch.ones(len(pts), 1, dtype=pts.dtype)], 1).T).T
-            for (x, y, z, _) in uvw.tolist():
+            for x, y, z, _ in uvw.tolist():
                 if z <= 1e-3:
                     continue
                 u, v = x / z, y / z
@@ -90,8 +93,7 @@ def test_bev_and_occupancy_reference_loop():
     cells = set()
     for x, y, z, _ in pts.tolist():
         if -8 <= x < 8 and -8 <= y < 8 and -1.5 <= z < 1.5:
-            cells.add((math.floor((z + 1.5) / 0.5), math.floor((y + 8) / 1.0),
-                       math.floor((x + 8) / 2.0)))
+            cells.add((math.floor((z + 1.5) / 0.5), math.floor((y + 8) / 1.0), math.floor((x + 8) / 2.0)))
     assert set(map(tuple, torch.nonzero(grid).tolist())) == cells
 
 
@@ -138,10 +140,12 @@ def test_range_aware_and_bev_guided_counts():
 
 
 def test_point_to_pixel_direct():
-    pts = torch.tensor([[0.0, 0.0, 10.0], [1.0, 0.0, 10.0], [0.0, 0.0, -1.0],
-                        [100.0, 0, 10.0]], dtype=torch.float64)
-    l2i = torch.stack([F.pad_cam2img(torch.tensor([[10.0, 0, 8], [0, 10, 6], [0, 0, 1]],
-                                                  dtype=torch.float64))] * 2)
+    pts = torch.tensor(
+        [[0.0, 0.0, 10.0], [1.0, 0.0, 10.0], [0.0, 0.0, -1.0], [100.0, 0, 10.0]], dtype=torch.float64
+    )
+    l2i = torch.stack(
+        [F.pad_cam2img(torch.tensor([[10.0, 0, 8], [0, 10, 6], [0, 0, 1]], dtype=torch.float64))] * 2
+    )
     l2i[1, 0, 3] = -10.0  # second camera: u shifted by -1 px at depth 10
     p2p = F.point_to_pixel(pts, l2i, (12, 16))
     expect = np.array([[0, 0, 8, 6], [1, 0, 9, 6], [0, 1, 7, 6], [1, 1, 8, 6]], np.float32)

@@ -14,34 +14,43 @@ REPO = Path(__file__).resolve().parents[2]
 LOAD = dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5)
 
 
-@pytest.mark.parametrize('bad', [
-    dict(type='mmdet3d.ObjectSample', db_sampler=dict()),
-    dict(type='mmdet3d.ObjectNoise'),
-    dict(type='mmdet3d.ObjectRangeFilter', point_cloud_range=[0, 0, 0, 1, 1, 1]),
-    dict(type='mmdet3d.ObjectNameFilter', classes=['car']),
-    dict(type='mmdet3d.LoadAnnotations3D'),
-    dict(type='ObjectSample', db_sampler=dict()),  # unscoped name resolves via MMDet3D
-    dict(type='mmdet3d.BackgroundPointsFilter', bbox_enlarge_range=0.5),
-])
+@pytest.mark.parametrize(
+    'bad',
+    [
+        dict(type='mmdet3d.ObjectSample', db_sampler=dict()),
+        dict(type='mmdet3d.ObjectNoise'),
+        dict(type='mmdet3d.ObjectRangeFilter', point_cloud_range=[0, 0, 0, 1, 1, 1]),
+        dict(type='mmdet3d.ObjectNameFilter', classes=['car']),
+        dict(type='mmdet3d.LoadAnnotations3D'),
+        dict(type='ObjectSample', db_sampler=dict()),  # unscoped name resolves via MMDet3D
+        dict(type='mmdet3d.BackgroundPointsFilter', bbox_enlarge_range=0.5),
+    ],
+)
 def test_checker_rejects_label_dependent_transforms(bad):
     with pytest.raises(ValueError, match=r'pipeline\[1\]'):
         check_label_free_pipeline([LOAD, bad])
 
 
 def test_checker_nested_packed_labels_and_objects():
-    nested = dict(type='mmdet3d.MultiScaleFlipAug3D', img_scale=(1, 1), pts_scale_ratio=1,
-                  transforms=[dict(type='mmdet3d.ObjectNoise')])
+    nested = dict(
+        type='mmdet3d.MultiScaleFlipAug3D',
+        img_scale=(1, 1),
+        pts_scale_ratio=1,
+        transforms=[dict(type='mmdet3d.ObjectNoise')],
+    )
     with pytest.raises(ValueError, match=r'pipeline\[0\]\.transforms\[0\]'):
         check_label_free_pipeline([nested])
     with pytest.raises(ValueError, match='gt_bboxes_3d'):
         check_label_free_pipeline([dict(type='PackSSLInputs', keys=['points', 'gt_bboxes_3d'])])
     with pytest.raises(ValueError, match='ObjectRangeFilter'):
-        check_label_free_pipeline([TRANSFORMS.build(
-            dict(type='mmdet3d.ObjectRangeFilter', point_cloud_range=[0, 0, 0, 1, 1, 1]))])
+        check_label_free_pipeline(
+            [TRANSFORMS.build(dict(type='mmdet3d.ObjectRangeFilter', point_cloud_range=[0, 0, 0, 1, 1, 1]))]
+        )
     with pytest.raises(KeyError, match='NoSuchTransform'):
         check_label_free_pipeline([dict(type='NoSuchTransform')])
-    check_label_free_pipeline([LOAD, dict(type='SSLGlobalRotScaleTrans'),
-                               dict(type='SSLRandomFlip3D'), dict(type='PackSSLInputs')])
+    check_label_free_pipeline(
+        [LOAD, dict(type='SSLGlobalRotScaleTrans'), dict(type='SSLRandomFlip3D'), dict(type='PackSSLInputs')]
+    )
 
 
 def test_pretraining_dataset_refuses_label_pipeline(nus_cfg):
@@ -63,8 +72,7 @@ def _pretrain_configs():
         while 'dataset' in ds:  # dataset wrappers
             ds = ds['dataset']
         cls = DATASETS.get(ds['type']) if isinstance(ds.get('type'), str) else ds.get('type')
-        if (isinstance(cls, type) and issubclass(cls, SSLDatasetMixin)
-                and ds.get('with_label', True) is False):
+        if isinstance(cls, type) and issubclass(cls, SSLDatasetMixin) and ds.get('with_label', True) is False:
             found.append((path, cfg, ds, cls))
     return found
 
@@ -77,12 +85,15 @@ def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_di
         check_label_free_pipeline(ds_cfg['pipeline'])
         ds_cfg = copy.deepcopy(ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else ds_cfg)
         if issubclass(cls, KittiSSLDataset):
-            ds_cfg.update(data_root=str(kitti_demo_dir), ann_file='000008.pkl',
-                          data_prefix=dict(pts='', img=''))
+            ds_cfg.update(
+                data_root=str(kitti_demo_dir), ann_file='000008.pkl', data_prefix=dict(pts='', img='')
+            )
         else:
-            ds_cfg.update(data_root=str(nuscenes_demo_dir),
-                          ann_file='n015-2018-07-24-11-22-45+0800.pkl',
-                          data_prefix=dict(pts='', sweeps='', img=''))
+            ds_cfg.update(
+                data_root=str(nuscenes_demo_dir),
+                ann_file='n015-2018-07-24-11-22-45+0800.pkl',
+                data_prefix=dict(pts='', sweeps='', img=''),
+            )
         dataset = DATASETS.build(ds_cfg)
         info = dataset.get_data_info(0)
         assert not {'ann_info', 'instances', 'cam_instances', 'eval_ann_info'} & set(info), path

@@ -15,19 +15,26 @@ PCR = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
 
 @pytest.fixture(scope='module')
 def packed_batch(nus_loaded):
-    pipe = [TRANSFORMS.build(t) for t in [
-        dict(type='ImageAug3D', final_dim=(128, 352), resize_lim=(0.22, 0.26), rand_flip=True),
-        dict(type='SSLGlobalRotScaleTrans'),
-        dict(type='SSLPointsRangeFilter', point_cloud_range=PCR),
-        dict(type='DepthMapTarget', stride=4),
-        dict(type='OccupancyTarget', point_cloud_range=PCR, voxel_size=[0.6, 0.6, 0.4]),
-        dict(type='ImagePatchMask', ratio=0.5, patch_size=4),
-        dict(type='LidarVoxelMask', point_cloud_range=PCR, voxel_size=[0.3, 0.3, 0.4]),
-        dict(type='BEVDepthHeightTarget', point_cloud_range=PCR, bev_cell_size=[0.6, 0.6],
-             points_key='masked_points'),
-        dict(type='PointToPixelTarget'),
-        dict(type='PackSSLInputs'),
-    ]]
+    pipe = [
+        TRANSFORMS.build(t)
+        for t in [
+            dict(type='ImageAug3D', final_dim=(128, 352), resize_lim=(0.22, 0.26), rand_flip=True),
+            dict(type='SSLGlobalRotScaleTrans'),
+            dict(type='SSLPointsRangeFilter', point_cloud_range=PCR),
+            dict(type='DepthMapTarget', stride=4),
+            dict(type='OccupancyTarget', point_cloud_range=PCR, voxel_size=[0.6, 0.6, 0.4]),
+            dict(type='ImagePatchMask', ratio=0.5, patch_size=4),
+            dict(type='LidarVoxelMask', point_cloud_range=PCR, voxel_size=[0.3, 0.3, 0.4]),
+            dict(
+                type='BEVDepthHeightTarget',
+                point_cloud_range=PCR,
+                bev_cell_size=[0.6, 0.6],
+                points_key='masked_points',
+            ),
+            dict(type='PointToPixelTarget'),
+            dict(type='PackSSLInputs'),
+        ]
+    ]
     samples = []
     for seed in range(2):
         np.random.seed(seed)
@@ -60,19 +67,32 @@ def test_pack_contract(packed_batch):
 
 @pytest.mark.parametrize('voxel', [False, True])
 def test_det3d_data_preprocessor_batches(packed_batch, voxel):
-    cfg = dict(type='mmdet3d.Det3DDataPreprocessor', mean=[123.675, 116.28, 103.53],
-               std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32)
+    cfg = dict(
+        type='mmdet3d.Det3DDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32,
+    )
     if voxel:
-        cfg.update(voxel=True, voxel_type='hard',
-                   voxel_layer=dict(max_num_points=10, point_cloud_range=PCR,
-                                    voxel_size=[0.3, 0.3, 8.0], max_voxels=(90000, 120000)))
+        cfg.update(
+            voxel=True,
+            voxel_type='hard',
+            voxel_layer=dict(
+                max_num_points=10,
+                point_cloud_range=PCR,
+                voxel_size=[0.3, 0.3, 8.0],
+                max_voxels=(90000, 120000),
+            ),
+        )
     pre = MODELS.build(cfg)
     batch = pre(pseudo_collate(copy.deepcopy(packed_batch)), training=True)
     imgs = batch['inputs']['imgs']
     assert imgs.shape == (2, 6, 3, 128, 352) and imgs.dtype == torch.float32
     raw = packed_batch[0]['inputs']['img'][0].float()
-    expect = (raw[[2, 1, 0]] - torch.tensor([123.675, 116.28, 103.53])[:, None, None]) / \
-        torch.tensor([58.395, 57.12, 57.375])[:, None, None]
+    expect = (raw[[2, 1, 0]] - torch.tensor([123.675, 116.28, 103.53])[:, None, None]) / torch.tensor(
+        [58.395, 57.12, 57.375]
+    )[:, None, None]
     assert torch.allclose(imgs[0, 0], expect, atol=1e-4)
     assert len(batch['inputs']['points']) == 2
     if voxel:

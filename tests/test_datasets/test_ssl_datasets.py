@@ -5,8 +5,7 @@ import torch
 
 from mmssl.registry import DATASETS
 
-NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT',
-            'CAM_BACK_RIGHT']
+NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']
 NUS_PIPE = [
     dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=5),
     dict(type='LoadSSLPointsFromMultiSweeps', sweeps_num=9, load_dim=5, use_dim=[0, 1, 2, 3, 4]),
@@ -50,7 +49,8 @@ def test_nuscenes_keyframe_pretraining(nus_cfg, nuscenes_demo_dir):
 def test_nuscenes_keyframe_labelled(nus_cfg):
     pipe = NUS_PIPE + [
         dict(type='mmdet3d.LoadAnnotations3D', with_bbox_3d=True, with_label_3d=True),
-        dict(type='PackSSLInputs', keys=['points', 'img', 'gt_bboxes_3d', 'gt_labels_3d'])]
+        dict(type='PackSSLInputs', keys=['points', 'img', 'gt_bboxes_3d', 'gt_labels_3d']),
+    ]
     ds = DATASETS.build(nus_cfg(pipe, with_label=True))
     gt = ds[0]['data_samples'].gt_instances_3d
     # 69 boxes, the ones without LiDAR points are dropped by MMDet3D (num_lidar_pts > 0)
@@ -58,9 +58,11 @@ def test_nuscenes_keyframe_labelled(nus_cfg):
 
 
 def test_kitti_frame(kitti_cfg):
-    pipe = [dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=4, use_dim=4),
-            dict(type='LoadSSLMultiViewImages', camera_names=['CAM2']),
-            dict(type='PackSSLInputs')]
+    pipe = [
+        dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=4, use_dim=4),
+        dict(type='LoadSSLMultiViewImages', camera_names=['CAM2']),
+        dict(type='PackSSLInputs'),
+    ]
     ds = DATASETS.build(kitti_cfg(pipe))
     out = ds[0]
     meta = out['data_samples'].metainfo

@@ -41,8 +41,7 @@ def test_synthetic_det_pipeline(synthetic_world):
     assert len(gt.labels_3d) > 0 and gt.bboxes_3d.tensor.shape[1] == 9
     val = _dataset('synthetic_nus_det.py', synthetic_world, 'val_info', split='val')
     sample = val[0]['data_samples']
-    assert sample.eval_ann_info is not None and isinstance(sample.metainfo['lidar2img'],
-                                                           np.ndarray)
+    assert sample.eval_ann_info is not None and isinstance(sample.metainfo['lidar2img'], np.ndarray)
     assert torch.is_tensor(val[0]['inputs']['img'])
 
 
@@ -51,14 +50,22 @@ def test_dataset_version_comes_from_the_info_file(synthetic_world):
     from mmssl.datasets import NuScenesSSLDataset
 
     ds = NuScenesSSLDataset(
-        data_root=str(synthetic_world['root']), ann_file=str(synthetic_world['val_info']), pipeline=[],
-        test_mode=True, with_label=True, data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
+        data_root=str(synthetic_world['root']),
+        ann_file=str(synthetic_world['val_info']),
+        pipeline=[],
+        test_mode=True,
+        with_label=True,
+        data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
     )
     assert synthetic_world['version'] == 'v1.0-mini'
     assert ds.metainfo['version'] == 'v1.0-mini'
     override = NuScenesSSLDataset(
-        data_root=str(synthetic_world['root']), ann_file=str(synthetic_world['val_info']), pipeline=[],
-        test_mode=True, with_label=True, metainfo=dict(version='v1.0-trainval'),
+        data_root=str(synthetic_world['root']),
+        ann_file=str(synthetic_world['val_info']),
+        pipeline=[],
+        test_mode=True,
+        with_label=True,
+        metainfo=dict(version='v1.0-trainval'),
         data_prefix=dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP'),
     )
     assert override.metainfo['version'] == 'v1.0-trainval'

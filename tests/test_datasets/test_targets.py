@@ -20,8 +20,15 @@ def _project_np(points, lidar2img):
 @pytest.fixture
 def small_results(nus_results):
     np.random.seed(0)
-    aug = TRANSFORMS.build(dict(type='ImageAug3D', final_dim=(128, 352), resize_lim=(0.22, 0.3),
-                                rot_lim=(-5.0, 5.0), rand_flip=True))
+    aug = TRANSFORMS.build(
+        dict(
+            type='ImageAug3D',
+            final_dim=(128, 352),
+            resize_lim=(0.22, 0.3),
+            rot_lim=(-5.0, 5.0),
+            rand_flip=True,
+        )
+    )
     rot = TRANSFORMS.build(dict(type='SSLGlobalRotScaleTrans', rot_range=[-0.5, 0.5]))
     return rot(aug(nus_results))
 
@@ -41,8 +48,9 @@ def test_depth_maps_match_reference(small_results):
         ref[rows, cols] = d[ok][order]
         assert np.allclose(dm[c].numpy(), ref, atol=1e-4)
         assert (ref > 0).sum() > 300
-    strided = TRANSFORMS.build(dict(type='DepthMapTarget', stride=8))(
-        copy.deepcopy(small_results))['depth_maps']
+    strided = TRANSFORMS.build(dict(type='DepthMapTarget', stride=8))(copy.deepcopy(small_results))[
+        'depth_maps'
+    ]
     blocks = dm.view(6, 16, 8, 44, 8).permute(0, 1, 3, 2, 4).reshape(6, 16, 44, 64)
     blocks = torch.where(blocks > 0, blocks, torch.full_like(blocks, float('inf'))).amin(-1)
     blocks[torch.isinf(blocks)] = 0
@@ -77,8 +85,9 @@ def test_point2pixel_matches_projection(small_results):
 def test_bev_and_occupancy_match_loops(small_results):
     cfg = dict(type='BEVDepthHeightTarget', point_cloud_range=PCR, bev_cell_size=[1.2, 1.2])
     out = TRANSFORMS.build(cfg)(copy.deepcopy(small_results))
-    out = TRANSFORMS.build(dict(type='OccupancyTarget', point_cloud_range=PCR,
-                                voxel_size=[1.2, 1.2, 0.5]))(out)
+    out = TRANSFORMS.build(dict(type='OccupancyTarget', point_cloud_range=PCR, voxel_size=[1.2, 1.2, 0.5]))(
+        out
+    )
     assert out['bev_depth'].shape == (90, 90) and out['occupancy'].shape == (16, 90, 90)
     pts = small_results['points'].tensor.numpy().astype(np.float64)
     top, cells = {}, set()

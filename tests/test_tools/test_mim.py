@@ -27,10 +27,20 @@ def test_mim_train_then_test(tmp_path):
     ckpt = latest_checkpoint(tmp_path)
     assert ckpt is not None and ckpt.name == 'iter_8.pth'
     metrics_file = tmp_path / 'metrics.json'
-    proc = run_tool([
-        MIM, 'test', 'mmssl', TOY, '--checkpoint', str(ckpt), '--work-dir', str(tmp_path / 'test'),
-        '--metrics-json', str(metrics_file),
-    ])
+    proc = run_tool(
+        [
+            MIM,
+            'test',
+            'mmssl',
+            TOY,
+            '--checkpoint',
+            str(ckpt),
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--metrics-json',
+            str(metrics_file),
+        ]
+    )
     out = proc.stdout + proc.stderr
     match = re.search(r'mse: ([0-9.]+)', out)
     assert match, out[-3000:]

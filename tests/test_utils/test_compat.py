@@ -55,7 +55,7 @@ def test_spconv_cpu_backward_matches_dense_conv3d(conv):
 
 
 def test_spconv_cpu_regular_conv_is_exact_on_every_call():
-    """Item 4: without the single-thread patch about 1 call in 75 to 1 in 400 gives wrong sums on 2 threads."""
+    """Item 4: unpatched, about 1 call in 75 to 1 in 400 gives wrong sums on 2 threads."""
     spconv = pytest.importorskip('spconv.pytorch')
     assert compat.patch_spconv_cpu_threads()
     torch.set_num_threads(max(2, torch.get_num_threads()))

@@ -6,18 +6,33 @@ from .formatting import SSL_META_KEYS, SSL_TARGET_KEYS, PackSSLInputs
 from .image_aug import ImageAug3D
 from .lidar_aug import SSLGlobalRotScaleTrans, SSLRandomFlip3D
 from .loading import (
-                      LoadSSLMultiViewImages,
-                      LoadSSLPointsFromFile,
-                      LoadSSLPointsFromMultiSweeps,
-                      SSLPointsRangeFilter,
+    LoadSSLMultiViewImages,
+    LoadSSLPointsFromFile,
+    LoadSSLPointsFromMultiSweeps,
+    SSLPointsRangeFilter,
 )
 from .masking import BEVGuidedMask, ImagePatchMask, LidarVoxelMask
 from .targets import BEVDepthHeightTarget, DepthMapTarget, OccupancyTarget, PointToPixelTarget
 
 __all__ = [
-    'functional', 'apply_img_aug', 'apply_lidar_aug', 'PackSSLInputs', 'SSL_META_KEYS',
-    'SSL_TARGET_KEYS', 'ImageAug3D', 'SSLGlobalRotScaleTrans', 'SSLRandomFlip3D',
-    'LoadSSLMultiViewImages', 'LoadSSLPointsFromFile', 'LoadSSLPointsFromMultiSweeps',
-    'SSLPointsRangeFilter', 'BEVGuidedMask', 'ImagePatchMask', 'LidarVoxelMask',
-    'BEVDepthHeightTarget', 'DepthMapTarget', 'OccupancyTarget', 'PointToPixelTarget',
+    'functional',
+    'apply_img_aug',
+    'apply_lidar_aug',
+    'PackSSLInputs',
+    'SSL_META_KEYS',
+    'SSL_TARGET_KEYS',
+    'ImageAug3D',
+    'SSLGlobalRotScaleTrans',
+    'SSLRandomFlip3D',
+    'LoadSSLMultiViewImages',
+    'LoadSSLPointsFromFile',
+    'LoadSSLPointsFromMultiSweeps',
+    'SSLPointsRangeFilter',
+    'BEVGuidedMask',
+    'ImagePatchMask',
+    'LidarVoxelMask',
+    'BEVDepthHeightTarget',
+    'DepthMapTarget',
+    'OccupancyTarget',
+    'PointToPixelTarget',
 ]

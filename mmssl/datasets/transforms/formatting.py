@@ -16,10 +16,21 @@ from mmssl.registry import TRANSFORMS
 SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img')
 
 #: Results keys packed into ``data_sample.ssl_targets`` when present.
-SSL_TARGET_KEYS = ('depth_maps', 'bev_depth', 'bev_height', 'bev_occupied', 'occupancy',
-                   'point2pixel', 'img_patch_mask', 'masked_points', 'masked_voxel_coords',
-                   'visible_voxel_coords', 'bev_mask_nonempty', 'bev_mask_empty',
-                   'bev_nonempty')
+SSL_TARGET_KEYS = (
+    'depth_maps',
+    'bev_depth',
+    'bev_height',
+    'bev_occupied',
+    'occupancy',
+    'point2pixel',
+    'img_patch_mask',
+    'masked_points',
+    'masked_voxel_coords',
+    'visible_voxel_coords',
+    'bev_mask_nonempty',
+    'bev_mask_empty',
+    'bev_nonempty',
+)
 
 
 @TRANSFORMS.register_module()
@@ -43,8 +54,12 @@ class PackSSLInputs(Pack3DDetInputs):
         ssl_keys: Target keys to pack; default :data:`SSL_TARGET_KEYS`.
     """
 
-    def __init__(self, keys: Sequence[str] = ('points', 'img'), meta_keys: Sequence[str] = (),
-                 ssl_keys: Sequence[str] = SSL_TARGET_KEYS) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str] = ('points', 'img'),
+        meta_keys: Sequence[str] = (),
+        ssl_keys: Sequence[str] = SSL_TARGET_KEYS,
+    ) -> None:
         default_meta = Pack3DDetInputs.__init__.__defaults__[0]
         all_meta = tuple(dict.fromkeys((*default_meta, *SSL_META_KEYS, *meta_keys)))
         super().__init__(keys=tuple(keys), meta_keys=all_meta)

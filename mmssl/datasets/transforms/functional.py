@@ -113,12 +113,12 @@ def project_points(points: Tensor, lidar2img: Tensor) -> tuple[Tensor, Tensor]:
 # --------------------------------------------------------------------------------------------
 def _visible(uv: Tensor, depth: Tensor, img_hw: Sequence[int], min_depth: float) -> Tensor:
     h, w = img_hw
-    return ((depth > min_depth) & (uv[..., 0] >= 0) & (uv[..., 0] < w)
-            & (uv[..., 1] >= 0) & (uv[..., 1] < h))
+    return (depth > min_depth) & (uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)
 
 
-def depth_maps(points: Tensor, lidar2img: Tensor, img_hw: Sequence[int], stride: int = 1,
-               min_depth: float = 1e-3) -> Tensor:
+def depth_maps(
+    points: Tensor, lidar2img: Tensor, img_hw: Sequence[int], stride: int = 1, min_depth: float = 1e-3
+) -> Tensor:
     """Perspective depth maps: LiDAR projected into every camera, nearest point wins.
 
     Args:
@@ -148,8 +148,9 @@ def depth_maps(points: Tensor, lidar2img: Tensor, img_hw: Sequence[int], stride:
     return out.view(n_cam, oh, ow)
 
 
-def point_to_pixel(points: Tensor, lidar2img: Tensor, img_hw: Sequence[int],
-                   min_depth: float = 1e-3) -> Tensor:
+def point_to_pixel(
+    points: Tensor, lidar2img: Tensor, img_hw: Sequence[int], min_depth: float = 1e-3
+) -> Tensor:
     """Point-to-pixel correspondences of every point that lands inside a camera image.
 
     Args:
@@ -167,19 +168,21 @@ def point_to_pixel(points: Tensor, lidar2img: Tensor, img_hw: Sequence[int],
     valid = _visible(uv, depth, img_hw, min_depth)
     cam_idx, pt_idx = torch.nonzero(valid, as_tuple=True)
     sel = uv[cam_idx, pt_idx]
-    return torch.stack([pt_idx.to(sel.dtype), cam_idx.to(sel.dtype), sel[:, 0], sel[:, 1]],
-                       dim=1).float()
+    return torch.stack([pt_idx.to(sel.dtype), cam_idx.to(sel.dtype), sel[:, 0], sel[:, 1]], dim=1).float()
 
 
 def grid_shape(point_cloud_range: Sequence[float], voxel_size: Sequence[float]) -> tuple:
     """``(Z, Y, X)`` number of cells of a grid (rounded to the nearest integer)."""
-    sizes = [round((point_cloud_range[i + 3] - point_cloud_range[i]) / voxel_size[i])
-             for i in range(len(voxel_size))]
+    sizes = [
+        round((point_cloud_range[i + 3] - point_cloud_range[i]) / voxel_size[i])
+        for i in range(len(voxel_size))
+    ]
     return tuple(reversed(sizes))
 
 
-def voxel_coords(points: Tensor, point_cloud_range: Sequence[float],
-                 voxel_size: Sequence[float]) -> tuple[Tensor, Tensor]:
+def voxel_coords(
+    points: Tensor, point_cloud_range: Sequence[float], voxel_size: Sequence[float]
+) -> tuple[Tensor, Tensor]:
     """Integer ``(z, y, x)`` cell of every point and whether it lies inside the range.
 
     Args:
@@ -194,16 +197,14 @@ def voxel_coords(points: Tensor, point_cloud_range: Sequence[float],
     ndim = len(voxel_size)
     lo = points.new_tensor(point_cloud_range[:ndim])
     size = points.new_tensor(voxel_size)
-    shape_xyz = torch.tensor(list(reversed(grid_shape(point_cloud_range, voxel_size))),
-                             device=points.device)
+    shape_xyz = torch.tensor(list(reversed(grid_shape(point_cloud_range, voxel_size))), device=points.device)
     idx = torch.floor((points[:, :ndim] - lo) / size).long()
     inside = ((idx >= 0) & (idx < shape_xyz)).all(dim=1)
     idx = torch.minimum(idx.clamp(min=0), shape_xyz - 1)
     return idx.flip(1), inside
 
 
-def occupancy_grid(points: Tensor, point_cloud_range: Sequence[float],
-                   voxel_size: Sequence[float]) -> Tensor:
+def occupancy_grid(points: Tensor, point_cloud_range: Sequence[float], voxel_size: Sequence[float]) -> Tensor:
     """Binary voxel occupancy of the points inside ``point_cloud_range``.
 
     Returns:
@@ -217,8 +218,9 @@ def occupancy_grid(points: Tensor, point_cloud_range: Sequence[float],
     return occ
 
 
-def bev_depth_height(points: Tensor, point_cloud_range: Sequence[float],
-                     bev_cell_size: Sequence[float]) -> tuple[Tensor, Tensor, Tensor]:
+def bev_depth_height(
+    points: Tensor, point_cloud_range: Sequence[float], bev_cell_size: Sequence[float]
+) -> tuple[Tensor, Tensor, Tensor]:
     """Top-down (BEV) height and depth maps, as seen by vertical rays looking down.
 
     For BEV cell ``(y, x)`` (size ``bev_cell_size = (dx, dy)`` over the x/y extent of
@@ -252,8 +254,9 @@ def bev_depth_height(points: Tensor, point_cloud_range: Sequence[float],
 # --------------------------------------------------------------------------------------------
 # Masking
 # --------------------------------------------------------------------------------------------
-def exact_random_mask(num: int, ratio: float, generator: torch.Generator | None = None,
-                      device: torch.device | str | None = None) -> Tensor:
+def exact_random_mask(
+    num: int, ratio: float, generator: torch.Generator | None = None, device: torch.device | str | None = None
+) -> Tensor:
     """A bool vector of length ``num`` with exactly ``round(ratio * num)`` True entries."""
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(f'mask ratio must be in [0, 1], got {ratio}')
@@ -265,8 +268,14 @@ def exact_random_mask(num: int, ratio: float, generator: torch.Generator | None 
     return mask
 
 
-def image_patch_mask(num_cams: int, img_hw: Sequence[int], patch_size: int, ratio: float,
-                     shared: bool = False, generator: torch.Generator | None = None) -> Tensor:
+def image_patch_mask(
+    num_cams: int,
+    img_hw: Sequence[int],
+    patch_size: int,
+    ratio: float,
+    shared: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Random patch mask per camera image (MAE-style).
 
     Args:
@@ -309,14 +318,18 @@ def unique_voxels(coords: Tensor, shape: Sequence[int] | None = None) -> tuple[T
         strides[i] = strides[i + 1] * int(shape[i + 1])
     keys = (coords * coords.new_tensor(strides)).sum(dim=1)
     ukeys, inverse = torch.unique(keys, return_inverse=True)
-    voxels = torch.stack([torch.div(ukeys, st, rounding_mode='floor') % int(n)
-                          for st, n in zip(strides, shape)], dim=1)
+    voxels = torch.stack(
+        [torch.div(ukeys, st, rounding_mode='floor') % int(n) for st, n in zip(strides, shape)], dim=1
+    )
     return voxels, inverse
 
 
-def range_aware_voxel_mask(voxel_centers_xy: Tensor, band_edges: Sequence[float],
-                           ratios: Sequence[float],
-                           generator: torch.Generator | None = None) -> Tensor:
+def range_aware_voxel_mask(
+    voxel_centers_xy: Tensor,
+    band_edges: Sequence[float],
+    ratios: Sequence[float],
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Mask voxels with a ratio that depends on their horizontal distance to the sensor.
 
     Args:
@@ -331,8 +344,7 @@ def range_aware_voxel_mask(voxel_centers_xy: Tensor, band_edges: Sequence[float]
         ``(V,)`` bool, True = masked.
     """
     if len(ratios) != len(band_edges) + 1:
-        raise ValueError(f'{len(band_edges)} band edges need {len(band_edges) + 1} ratios, '
-                         f'got {len(ratios)}')
+        raise ValueError(f'{len(band_edges)} band edges need {len(band_edges) + 1} ratios, got {len(ratios)}')
     dist = voxel_centers_xy.norm(dim=1)
     edges = voxel_centers_xy.new_tensor(list(band_edges))
     band = torch.bucketize(dist, edges, right=False)  # dist == edge goes to the lower band
@@ -343,8 +355,9 @@ def range_aware_voxel_mask(voxel_centers_xy: Tensor, band_edges: Sequence[float]
     return mask
 
 
-def bev_guided_mask(occupied: Tensor, ratio_nonempty: float, ratio_empty: float,
-                    generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def bev_guided_mask(
+    occupied: Tensor, ratio_nonempty: float, ratio_empty: float, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """Mask a ratio of the non-empty and, separately, of the empty BEV cells (AD-L-JEPA).
 
     Args:

@@ -50,10 +50,15 @@ class ImageAug3D(BaseTransform):
         is_train: Random parameters; ``False`` uses the mean resize, centred crop, no flip/rotation.
     """
 
-    def __init__(self, final_dim: Sequence[int], resize_lim: Sequence[float],
-                 bot_pct_lim: Sequence[float] = (0.0, 0.0),
-                 rot_lim: Sequence[float] = (0.0, 0.0), rand_flip: bool = False,
-                 is_train: bool = True) -> None:
+    def __init__(
+        self,
+        final_dim: Sequence[int],
+        resize_lim: Sequence[float],
+        bot_pct_lim: Sequence[float] = (0.0, 0.0),
+        rot_lim: Sequence[float] = (0.0, 0.0),
+        rand_flip: bool = False,
+        is_train: bool = True,
+    ) -> None:
         self.final_dim = (int(final_dim[0]), int(final_dim[1]))
         self.resize_lim = tuple(resize_lim)
         self.bot_pct_lim = tuple(bot_pct_lim)
@@ -80,8 +85,13 @@ class ImageAug3D(BaseTransform):
         else:
             crop_w = int(max(0, new_w - fw) / 2)
             flip, rotate = False, 0.0
-        return dict(resize=resize, resize_dims=(new_w, new_h),
-                    crop=(crop_w, crop_h, crop_w + fw, crop_h + fh), flip=flip, rotate=rotate)
+        return dict(
+            resize=resize,
+            resize_dims=(new_w, new_h),
+            crop=(crop_w, crop_h, crop_w + fw, crop_h + fh),
+            flip=flip,
+            rotate=rotate,
+        )
 
     @staticmethod
     def post_resize_affine(params: dict) -> np.ndarray:
@@ -112,8 +122,9 @@ class ImageAug3D(BaseTransform):
             # continuous -> pixel-index convention: p_idx' = A p_idx + (A 0.5 + b - 0.5)
             a, b = post[:2, :2], post[:2, 2]
             m_cv = np.concatenate([a, (a @ np.array([0.5, 0.5]) + b - 0.5)[:, None]], 1)
-            out = cv2.warpAffine(resized, m_cv, (fw, fh), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            out = cv2.warpAffine(
+                resized, m_cv, (fw, fh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )
             if out.ndim == 2 and img.ndim == 3:
                 out = out[..., None]
             full = post @ scale
@@ -130,6 +141,8 @@ class ImageAug3D(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(final_dim={self.final_dim}, '
-                f'resize_lim={self.resize_lim}, bot_pct_lim={self.bot_pct_lim}, '
-                f'rot_lim={self.rot_lim}, rand_flip={self.rand_flip}, is_train={self.is_train})')
+        return (
+            f'{self.__class__.__name__}(final_dim={self.final_dim}, '
+            f'resize_lim={self.resize_lim}, bot_pct_lim={self.bot_pct_lim}, '
+            f'rot_lim={self.rot_lim}, rand_flip={self.rand_flip}, is_train={self.is_train})'
+        )

@@ -46,15 +46,22 @@ class SSLRandomFlip3D(RandomFlip3D):
     ``pcd_vertical_flip`` keys are obeyed.
     """
 
-    def __init__(self, flip_ratio_bev_horizontal: float = 0.0,
-                 flip_ratio_bev_vertical: float = 0.0, flip_box3d: bool = True) -> None:
-        super().__init__(sync_2d=False, flip_ratio_bev_horizontal=flip_ratio_bev_horizontal,
-                         flip_ratio_bev_vertical=flip_ratio_bev_vertical, flip_box3d=flip_box3d)
+    def __init__(
+        self,
+        flip_ratio_bev_horizontal: float = 0.0,
+        flip_ratio_bev_vertical: float = 0.0,
+        flip_box3d: bool = True,
+    ) -> None:
+        super().__init__(
+            sync_2d=False,
+            flip_ratio_bev_horizontal=flip_ratio_bev_horizontal,
+            flip_ratio_bev_vertical=flip_ratio_bev_vertical,
+            flip_box3d=flip_box3d,
+        )
 
     def transform(self, input_dict: dict) -> dict:
         if 'pcd_horizontal_flip' not in input_dict:
-            input_dict['pcd_horizontal_flip'] = bool(
-                np.random.rand() < self.flip_ratio_bev_horizontal)
+            input_dict['pcd_horizontal_flip'] = bool(np.random.rand() < self.flip_ratio_bev_horizontal)
         if 'pcd_vertical_flip' not in input_dict:
             input_dict['pcd_vertical_flip'] = bool(np.random.rand() < self.flip_ratio_bev_vertical)
         input_dict.setdefault('transformation_3d_flow', [])

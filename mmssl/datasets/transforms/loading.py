@@ -41,16 +41,20 @@ class _CheckedPointsMixin:
             raise BadSampleError(self._sample, source, 'holds no points')
         if points.size % self.load_dim:
             raise BadSampleError(
-                self._sample, source,
+                self._sample,
+                source,
                 f'holds {points.size} float32 values, not a multiple of the point dimension '
-                f'load_dim={self.load_dim}')
+                f'load_dim={self.load_dim}',
+            )
         finite = np.isfinite(points.reshape(-1, self.load_dim))
         if not finite.all():
             bad_rows = int((~finite.all(axis=1)).sum())
             bad_cols = sorted(set(np.nonzero(~finite)[1].tolist()))
-            raise BadSampleError(self._sample, source,
-                                 f'{bad_rows} points hold NaN/inf (columns {bad_cols}); '
-                                 'expected finite values')
+            raise BadSampleError(
+                self._sample,
+                source,
+                f'{bad_rows} points hold NaN/inf (columns {bad_cols}); expected finite values',
+            )
         return points
 
 
@@ -80,8 +84,7 @@ class LoadSSLPointsFromMultiSweeps(_CheckedPointsMixin, LoadPointsFromMultiSweep
         self._sample = describe_sample(results)
         return super().transform(results)
 
-    def _remove_close(self, points: np.ndarray | BasePoints,
-                      radius: float = 1.0) -> np.ndarray | BasePoints:
+    def _remove_close(self, points: np.ndarray | BasePoints, radius: float = 1.0) -> np.ndarray | BasePoints:
         """MMDet3D's ``_remove_close`` (drop points with ``|x| < r`` and ``|y| < r``); points
         objects are indexed with a torch mask (MMDet3D indexes them with a NumPy mask, ~50x
         slower)."""
@@ -99,9 +102,11 @@ class SSLPointsRangeFilter(PointsRangeFilter):
         num_before = len(input_dict['points'])
         input_dict = super().transform(input_dict)
         if len(input_dict['points']) == 0:
-            raise BadSampleError(describe_sample(input_dict), 'points after range filtering',
-                                 f'none of the {num_before} points lies inside '
-                                 f'point_cloud_range={self.pcd_range.tolist()}')
+            raise BadSampleError(
+                describe_sample(input_dict),
+                'points after range filtering',
+                f'none of the {num_before} points lies inside point_cloud_range={self.pcd_range.tolist()}',
+            )
         return input_dict
 
 
@@ -124,8 +129,9 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
             ``backend_args``). ``num_views`` is set from the cameras found.
     """
 
-    def __init__(self, camera_names: Sequence[str] | None = None, color_type: str = 'color',
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, camera_names: Sequence[str] | None = None, color_type: str = 'color', **kwargs: Any
+    ) -> None:
         super().__init__(color_type=color_type, **kwargs)
         self.camera_names = list(camera_names) if camera_names is not None else None
 
@@ -135,8 +141,9 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
             raise BadSampleError(sample, f'info key images.{cam}.{key}', 'missing')
         mat = np.asarray(cam_info[key], dtype=np.float64)
         if mat.shape not in shapes:
-            raise BadSampleError(sample, f'info key images.{cam}.{key}',
-                                 f'has shape {mat.shape}; expected one of {shapes}')
+            raise BadSampleError(
+                sample, f'info key images.{cam}.{key}', f'has shape {mat.shape}; expected one of {shapes}'
+            )
         return mat
 
     def transform(self, results: dict) -> dict:
@@ -150,20 +157,21 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
         cam2img, lidar2cam, lidar2img = [], [], []
         for cam in names:
             if cam not in images:
-                raise BadSampleError(sample, f'info key images.{cam}',
-                                     f'missing; cameras present: {sorted(images)}')
+                raise BadSampleError(
+                    sample, f'info key images.{cam}', f'missing; cameras present: {sorted(images)}'
+                )
             info = images[cam]
             if 'img_path' not in info:
                 raise BadSampleError(sample, f'info key images.{cam}.img_path', 'missing')
             if not exists(info['img_path'], backend_args=self.backend_args):
-                raise BadSampleError(sample, f'image file {info["img_path"]} (camera {cam})',
-                                     'does not exist')
+                raise BadSampleError(
+                    sample, f'image file {info["img_path"]} (camera {cam})', 'does not exist'
+                )
             k = np.eye(4)
             k_in = self._mat(sample, cam, info, 'cam2img', ((3, 3), (3, 4), (4, 4)))
-            k[:k_in.shape[0], :k_in.shape[1]] = k_in
-            l2c = self._mat(sample, cam, info, 'lidar2cam', ((4, 4), ))
-            l2i = (self._mat(sample, cam, info, 'lidar2img', ((4, 4), ))
-                   if 'lidar2img' in info else k @ l2c)
+            k[: k_in.shape[0], : k_in.shape[1]] = k_in
+            l2c = self._mat(sample, cam, info, 'lidar2cam', ((4, 4),))
+            l2i = self._mat(sample, cam, info, 'lidar2img', ((4, 4),)) if 'lidar2img' in info else k @ l2c
             cam2img.append(k)
             lidar2cam.append(l2c)
             lidar2img.append(l2i)
@@ -172,8 +180,9 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
             results = super().transform(results)
         except (ValueError, TypeError, AttributeError, OSError, cv2.error) as err:
             files = [images[c]['img_path'] for c in names]
-            raise BadSampleError(sample, f'image files {files}',
-                                 f'could not be read/decoded as images ({err})') from err
+            raise BadSampleError(
+                sample, f'image files {files}', f'could not be read/decoded as images ({err})'
+            ) from err
         lidar2cam = np.stack(lidar2cam)
         lidar2img = np.stack(lidar2img)
         results['ori_lidar2img'] = lidar2img.copy()

@@ -24,7 +24,6 @@ from .targets import points_tensor
 
 
 class _SeededTransform(BaseTransform):
-
     def _init_rng(self, seed: int | None) -> None:
         self.seed = seed
         self._gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
@@ -59,9 +58,14 @@ class ImagePatchMask(_SeededTransform):
         seed: See the module docstring.
     """
 
-    def __init__(self, ratio: float = 0.5, patch_size: int = 8,
-                 shared_across_cameras: bool = False, seed: int | None = None,
-                 out_key: str = 'img_patch_mask') -> None:
+    def __init__(
+        self,
+        ratio: float = 0.5,
+        patch_size: int = 8,
+        shared_across_cameras: bool = False,
+        seed: int | None = None,
+        out_key: str = 'img_patch_mask',
+    ) -> None:
         self.ratio = ratio
         self.patch_size = patch_size
         self.shared_across_cameras = shared_across_cameras
@@ -70,9 +74,14 @@ class ImagePatchMask(_SeededTransform):
 
     def transform(self, results: dict) -> dict:
         hw = results['img_shape'][:2]
-        results[self.out_key] = F.image_patch_mask(len(results['img']), hw, self.patch_size,
-                                                   self.ratio, self.shared_across_cameras,
-                                                   self._generator())
+        results[self.out_key] = F.image_patch_mask(
+            len(results['img']),
+            hw,
+            self.patch_size,
+            self.ratio,
+            self.shared_across_cameras,
+            self._generator(),
+        )
         return results
 
 
@@ -107,11 +116,16 @@ class LidarVoxelMask(_SeededTransform):
         seed: See the module docstring.
     """
 
-    def __init__(self, point_cloud_range: Sequence[float], voxel_size: Sequence[float],
-                 ratio: float = 0.9, mode: str = 'random',
-                 range_band_edges: Sequence[float] = (30.0, 50.0),
-                 range_ratios: Sequence[float] = (0.9, 0.7, 0.7),
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        point_cloud_range: Sequence[float],
+        voxel_size: Sequence[float],
+        ratio: float = 0.9,
+        mode: str = 'random',
+        range_band_edges: Sequence[float] = (30.0, 50.0),
+        range_ratios: Sequence[float] = (0.9, 0.7, 0.7),
+        seed: int | None = None,
+    ) -> None:
         if mode not in ('random', 'range_aware'):
             raise ValueError(f"mode must be 'random' or 'range_aware', got {mode!r}")
         if mode == 'range_aware' and len(range_ratios) != len(range_band_edges) + 1:
@@ -129,7 +143,8 @@ class LidarVoxelMask(_SeededTransform):
         coords, inside = F.voxel_coords(pts.double(), self.point_cloud_range, self.voxel_size)
         in_idx = torch.nonzero(inside, as_tuple=True)[0]
         voxels, inverse = F.unique_voxels(
-            coords[in_idx], F.grid_shape(self.point_cloud_range, self.voxel_size))
+            coords[in_idx], F.grid_shape(self.point_cloud_range, self.voxel_size)
+        )
         gen = self._generator()
         if self.mode == 'random':
             vmask = F.exact_random_mask(voxels.shape[0], self.ratio, gen)
@@ -137,8 +152,7 @@ class LidarVoxelMask(_SeededTransform):
             size = torch.tensor(self.voxel_size[:2], dtype=torch.float64)
             lo = torch.tensor(self.point_cloud_range[:2], dtype=torch.float64)
             centres_xy = (voxels[:, [2, 1]].double() + 0.5) * size + lo
-            vmask = F.range_aware_voxel_mask(centres_xy, self.range_band_edges,
-                                             self.range_ratios, gen)
+            vmask = F.range_aware_voxel_mask(centres_xy, self.range_band_edges, self.range_ratios, gen)
         masked = torch.zeros(pts.shape[0], dtype=torch.bool)
         masked[in_idx] = vmask[inverse]
         self._split_points(results, masked)
@@ -165,9 +179,14 @@ class BEVGuidedMask(_SeededTransform):
     ``points`` (visible), ``masked_points`` ``(K, C)``.
     """
 
-    def __init__(self, point_cloud_range: Sequence[float], bev_cell_size: Sequence[float],
-                 ratio_nonempty: float = 0.5, ratio_empty: float = 0.5,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        point_cloud_range: Sequence[float],
+        bev_cell_size: Sequence[float],
+        ratio_nonempty: float = 0.5,
+        ratio_empty: float = 0.5,
+        seed: int | None = None,
+    ) -> None:
         self.point_cloud_range = [float(v) for v in point_cloud_range]
         self.bev_cell_size = [float(v) for v in bev_cell_size[:2]]
         self.ratio_nonempty = ratio_nonempty
@@ -182,8 +201,9 @@ class BEVGuidedMask(_SeededTransform):
         shape = F.grid_shape(self.point_cloud_range, self.bev_cell_size)
         occupied = torch.zeros(shape, dtype=torch.bool)
         occupied[coords[inside, 0], coords[inside, 1]] = True
-        mask_ne, mask_e = F.bev_guided_mask(occupied, self.ratio_nonempty, self.ratio_empty,
-                                            self._generator())
+        mask_ne, mask_e = F.bev_guided_mask(
+            occupied, self.ratio_nonempty, self.ratio_empty, self._generator()
+        )
         masked = inside & mask_ne[coords[:, 0], coords[:, 1]]
         self._split_points(results, masked)
         results['bev_mask_nonempty'] = mask_ne

@@ -53,8 +53,13 @@ class DepthMapTarget(BaseTransform):
         out_key: Results key of the output.
     """
 
-    def __init__(self, stride: int = 1, min_depth: float = 1e-3, points_key: str = 'points',
-                 out_key: str = 'depth_maps') -> None:
+    def __init__(
+        self,
+        stride: int = 1,
+        min_depth: float = 1e-3,
+        points_key: str = 'points',
+        out_key: str = 'depth_maps',
+    ) -> None:
         self.stride = stride
         self.min_depth = min_depth
         self.points_key = points_key
@@ -62,8 +67,9 @@ class DepthMapTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        results[self.out_key] = F.depth_maps(pts, _lidar2img(results), _img_hw(results),
-                                             self.stride, self.min_depth).float()
+        results[self.out_key] = F.depth_maps(
+            pts, _lidar2img(results), _img_hw(results), self.stride, self.min_depth
+        ).float()
         return results
 
 
@@ -76,16 +82,16 @@ class PointToPixelTarget(BaseTransform):
     reorders points (range filter, shuffle, masking).
     """
 
-    def __init__(self, min_depth: float = 1e-3, points_key: str = 'points',
-                 out_key: str = 'point2pixel') -> None:
+    def __init__(
+        self, min_depth: float = 1e-3, points_key: str = 'points', out_key: str = 'point2pixel'
+    ) -> None:
         self.min_depth = min_depth
         self.points_key = points_key
         self.out_key = out_key
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        results[self.out_key] = F.point_to_pixel(pts, _lidar2img(results), _img_hw(results),
-                                                 self.min_depth)
+        results[self.out_key] = F.point_to_pixel(pts, _lidar2img(results), _img_hw(results), self.min_depth)
         return results
 
 
@@ -108,8 +114,13 @@ class BEVDepthHeightTarget(BaseTransform):
         prefix: Output keys are ``{prefix}depth``, ``{prefix}height``, ``{prefix}occupied``.
     """
 
-    def __init__(self, point_cloud_range: Sequence[float], bev_cell_size: Sequence[float],
-                 points_key: str = 'points', prefix: str = 'bev_') -> None:
+    def __init__(
+        self,
+        point_cloud_range: Sequence[float],
+        bev_cell_size: Sequence[float],
+        points_key: str = 'points',
+        prefix: str = 'bev_',
+    ) -> None:
         self.point_cloud_range = [float(v) for v in point_cloud_range]
         self.bev_cell_size = [float(v) for v in bev_cell_size[:2]]
         self.points_key = points_key
@@ -136,8 +147,13 @@ class OccupancyTarget(BaseTransform):
         out_key: Results key of the output.
     """
 
-    def __init__(self, point_cloud_range: Sequence[float], voxel_size: Sequence[float],
-                 points_key: str = 'points', out_key: str = 'occupancy') -> None:
+    def __init__(
+        self,
+        point_cloud_range: Sequence[float],
+        voxel_size: Sequence[float],
+        points_key: str = 'points',
+        out_key: str = 'occupancy',
+    ) -> None:
         self.point_cloud_range = [float(v) for v in point_cloud_range]
         self.voxel_size = [float(v) for v in voxel_size]
         self.points_key = points_key
