@@ -43,7 +43,7 @@ def keyframe_options() -> dict:
     return {
         prefix + 'data_root': str(root) + os.sep,
         prefix + 'ann_file': ann_files[0].name,
-        prefix + 'data_prefix': dict(pts='', sweeps='', img=''),
+        prefix + 'data_prefix': dict(_delete_=True, pts='', sweeps='', img=''),
     }
 
 
