@@ -1,6 +1,6 @@
-"""Evaluation: metrics (MMDet3D's NuScenesMetric / KittiMetric are used by scope)."""
+"""Evaluation: metrics (MMDet3D's KittiMetric is used by scope; ``NuScenesMetric`` extends MMDet3D's)."""
 
 from . import functional, metrics  # noqa: F401
-from .metrics import BEVSegMetric
+from .metrics import BEVSegMetric, NuScenesMetric
 
-__all__ = ['BEVSegMetric']
+__all__ = ['BEVSegMetric', 'NuScenesMetric']

@@ -1,4 +1,4 @@
-"""BEV segmentation IoU (known answers) and NuScenesMetric on ground-truth predictions."""
+"""BEV segmentation IoU (known answers) and NuScenesMetric on ground-truth, far and empty predictions."""
 
 import pickle
 
@@ -66,7 +66,7 @@ def _gt_predictions(info_file):
 
 
 def _nus_metric(world, tmp_path, classes):
-    from mmdet3d.evaluation import NuScenesMetric
+    from mmssl.evaluation import NuScenesMetric
 
     metric = NuScenesMetric(
         data_root=str(world['root']),
@@ -86,9 +86,8 @@ def test_nuscenes_metric_gt_boxes_give_one_and_no_match_gives_zero(synthetic_wor
     assert out['pred_instances_3d_NuScenes/mAP'] == pytest.approx(1.0, abs=1e-3)
     assert out['pred_instances_3d_NuScenes/NDS'] > 0.9
 
-    # The devkit cannot read a result file without any box ("Invalid box type: None"), so
-    # "no predictions" is one car per sample 30 m away from the ego, at the bearing farthest
-    # from every ground-truth box (never within the 4 m matching distance).
+    # Predictions that match nothing: one car per sample 30 m away from the ego, at the bearing
+    # farthest from every ground-truth box (never within the 4 m matching distance).
     empty = []
     angles = torch.linspace(0, 2 * np.pi, 73)[:-1]
     ring = torch.stack([30 * angles.cos(), 30 * angles.sin()], 1)
@@ -108,8 +107,50 @@ def test_nuscenes_metric_gt_boxes_give_one_and_no_match_gives_zero(synthetic_wor
                 ),
             )
         )
-    metric = _nus_metric(synthetic_world, tmp_path / 'empty', classes)
+    metric = _nus_metric(synthetic_world, tmp_path / 'far', classes)
     metric.process({}, empty)
+    far = metric.compute_metrics(metric.results)
+    assert far['pred_instances_3d_NuScenes/mAP'] == 0.0
+    assert far['pred_instances_3d_NuScenes/NDS'] == 0.0
+
+    # No box at all: the devkit's loader raises "Invalid box type: None"; mmssl's metric scores
+    # it with the devkit's evaluate() on empty box sets, key for key what non-matching boxes get.
+    none = [
+        dict(
+            p,
+            pred_instances_3d=dict(
+                bboxes_3d=LiDARInstance3DBoxes(torch.zeros(0, 9), box_dim=9),
+                scores_3d=torch.zeros(0),
+                labels_3d=torch.zeros(0, dtype=torch.long),
+            ),
+        )
+        for p in preds
+    ]
+    metric = _nus_metric(synthetic_world, tmp_path / 'none', classes)
+    metric.process({}, none)
     out = metric.compute_metrics(metric.results)
-    assert out['pred_instances_3d_NuScenes/mAP'] == 0.0
-    assert out['pred_instances_3d_NuScenes/NDS'] == 0.0
+    assert sorted(out) == sorted(far)
+    for key, value in far.items():
+        assert out[key] == pytest.approx(value, nan_ok=True), key
+    assert out['pred_instances_3d_NuScenes/mAP'] == 0.0 and out['pred_instances_3d_NuScenes/NDS'] == 0.0
+
+
+def test_devkit_rejects_a_result_without_boxes(synthetic_world, tmp_path):
+    """Why mmssl's NuScenesMetric exists: MMDet3D's own metric crashes on an empty result."""
+    from mmdet3d.evaluation import NuScenesMetric as MMDet3DNuScenesMetric
+
+    preds, classes = _gt_predictions(synthetic_world['val_info'])
+    metric = MMDet3DNuScenesMetric(
+        data_root=str(synthetic_world['root']),
+        ann_file=str(synthetic_world['val_info']),
+        jsonfile_prefix=str(tmp_path / 'results'),
+    )
+    metric.dataset_meta = dict(classes=classes, version=synthetic_world['version'])
+    empty_boxes = dict(
+        bboxes_3d=LiDARInstance3DBoxes(torch.zeros(0, 9), box_dim=9),
+        scores_3d=torch.zeros(0),
+        labels_3d=torch.zeros(0, dtype=torch.long),
+    )
+    metric.process({}, [dict(p, pred_instances_3d=dict(empty_boxes)) for p in preds])
+    with pytest.raises(Exception, match='Invalid box type'):
+        metric.compute_metrics(metric.results)

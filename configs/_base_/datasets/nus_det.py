@@ -100,7 +100,7 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 val_evaluator = dict(
-    type='mmdet3d.NuScenesMetric',
+    type='NuScenesMetric',  # mmssl's: MMDet3D's, plus empty results scored (mAP = NDS = 0)
     data_root=data_root,
     ann_file=data_root + 'nuscenes_infos_val.pkl',
     metric='bbox',

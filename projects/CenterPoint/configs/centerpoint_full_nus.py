@@ -20,3 +20,7 @@ model = dict(
         strict=False,
     ),
 )
+# mmssl's NuScenesMetric: MMDet3D's, plus a result without any box scored (mAP = NDS = 0)
+# instead of the devkit's "Invalid box type" crash.
+val_evaluator = dict(type='mmssl.NuScenesMetric')
+test_evaluator = val_evaluator
