@@ -3,9 +3,11 @@
 # evaluation. Model configs override the variables below and re-declare pipelines they change.
 dataset_type = 'NuScenesSSLDataset'
 data_root = 'data/nuscenes/'
+# MMDet3D's nuScenes class order, which is also the flattened task order of CenterHead
+# (configs/_base_/models/centerhead_nus.py): a label index means the same class to both.
 class_names = [
-    'car', 'truck', 'trailer', 'bus', 'construction_vehicle', 'bicycle', 'motorcycle',
-    'pedestrian', 'traffic_cone', 'barrier'
+    'car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier', 'motorcycle',
+    'bicycle', 'pedestrian', 'traffic_cone'
 ]
 metainfo = dict(classes=class_names)
 point_cloud_range = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]

@@ -6,22 +6,7 @@ _base_ = [
     '../../../configs/_base_/schedules/adamw_onecycle_50e.py',
     './_base_/bevdet_model.py',
 ]
-class_names = [
-    'car',
-    'truck',
-    'construction_vehicle',
-    'bus',
-    'trailer',
-    'barrier',
-    'motorcycle',
-    'bicycle',
-    'pedestrian',
-    'traffic_cone',
-]
-metainfo = dict(classes=class_names)
-train_dataloader = dict(batch_size=8, dataset=dict(metainfo=metainfo))
-val_dataloader = dict(dataset=dict(metainfo=metainfo))
-test_dataloader = val_dataloader
+train_dataloader = dict(batch_size=8)
 max_epochs = 24
 optim_wrapper = dict(optimizer=dict(lr=2e-4))
 param_scheduler = [

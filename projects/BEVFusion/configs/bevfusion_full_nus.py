@@ -7,23 +7,7 @@ _base_ = [
     '../../../configs/_base_/schedules/adamw_onecycle_50e.py',
     './_base_/bevfusion_lc_model.py',
 ]
-# CenterHead numbers classes in the flattened order of its tasks (MMDet3D's nuScenes order).
-class_names = [
-    'car',
-    'truck',
-    'construction_vehicle',
-    'bus',
-    'trailer',
-    'barrier',
-    'motorcycle',
-    'bicycle',
-    'pedestrian',
-    'traffic_cone',
-]
-metainfo = dict(classes=class_names)
-train_dataloader = dict(batch_size=4, dataset=dict(metainfo=metainfo))
-val_dataloader = dict(dataset=dict(metainfo=metainfo))
-test_dataloader = val_dataloader
+train_dataloader = dict(batch_size=4)
 max_epochs = 20
 param_scheduler = [
     dict(

@@ -9,22 +9,7 @@ _base_ = [
     '../../../configs/_base_/schedules/adamw_iter.py',
     './_base_/bevfusion_lc_model.py',
 ]
-class_names = [
-    'car',
-    'truck',
-    'construction_vehicle',
-    'bus',
-    'trailer',
-    'barrier',
-    'motorcycle',
-    'bicycle',
-    'pedestrian',
-    'traffic_cone',
-]
-metainfo = dict(classes=class_names)
-train_dataloader = dict(batch_size=1, dataset=dict(metainfo=metainfo))
-val_dataloader = dict(dataset=dict(metainfo=metainfo))
-test_dataloader = val_dataloader
+train_dataloader = dict(batch_size=1)
 
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
@@ -92,7 +77,7 @@ model = dict(
         class_groups=dict(
             vehicle=['car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'motorcycle', 'bicycle']
         ),
-        dataset_classes=class_names,
+        dataset_classes={{_base_.class_names}},
         input_range=[-54.0, -54.0, 54.0, 54.0],
         xbound=[-50.0, 50.0, 2.0],
         ybound=[-50.0, 50.0, 2.0],

@@ -2,6 +2,7 @@
 # images, neck over the 1/16 and 1/32 maps -> 512 ch at 1/16, LSS 1-60 m in 1 m bins, 64 ch,
 # 0.8 m BEV cells over [-51.2, 51.2] m (128 x 128), CenterHead. The BEV encoder is SECOND +
 # SECONDFPN (deviation, see README). Literal values only, so it merges with any dataset base.
+_base_ = ['../../../../configs/_base_/models/centerhead_nus.py']
 custom_imports = dict(
     imports=['projects.BEVFusion.bevfusion', 'projects.BEVDet.bevdet'], allow_failed_imports=False
 )
@@ -60,34 +61,9 @@ model = dict(
         upsample_cfg=dict(type='deconv', bias=False),
         use_conv_for_no_stride=True,
     ),
-    bbox_head=dict(
-        type='mmdet3d.CenterHead',
-        in_channels=384,
-        tasks=[
-            dict(num_class=1, class_names=['car']),
-            dict(num_class=2, class_names=['truck', 'construction_vehicle']),
-            dict(num_class=2, class_names=['bus', 'trailer']),
-            dict(num_class=1, class_names=['barrier']),
-            dict(num_class=2, class_names=['motorcycle', 'bicycle']),
-            dict(num_class=2, class_names=['pedestrian', 'traffic_cone']),
-        ],
-        common_heads=dict(reg=(2, 2), height=(1, 2), dim=(3, 2), rot=(2, 2), vel=(2, 2)),
-        share_conv_channel=64,
-        bbox_coder=dict(
-            type='mmdet3d.CenterPointBBoxCoder',
-            pc_range=[-51.2, -51.2],
-            post_center_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-            max_num=500,
-            score_threshold=0.1,
-            out_size_factor=8,
-            voxel_size=[0.1, 0.1],
-            code_size=9,
-        ),
-        separate_head=dict(type='mmdet3d.SeparateHead', init_bias=-2.19, final_kernel=3),
-        loss_cls=dict(type='mmdet.GaussianFocalLoss', reduction='mean'),
-        loss_bbox=dict(type='mmdet.L1Loss', reduction='mean', loss_weight=0.25),
-        norm_bbox=True,
-    ),
+    # CenterHead of configs/_base_/models/centerhead_nus.py on this 0.8 m / 128 x 128 BEV grid
+    # (target grid 0.1 m x stride 8).
+    bbox_head=dict(in_channels=384, bbox_coder=dict(pc_range=[-51.2, -51.2], voxel_size=[0.1, 0.1])),
     # Fine-tuning from a camera pre-training checkpoint: set init_from.checkpoint.
     init_from=dict(
         checkpoint=None,
@@ -103,28 +79,7 @@ model = dict(
             point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0],
             grid_size=[1024, 1024, 40],
             voxel_size=[0.1, 0.1, 0.2],
-            out_size_factor=8,
-            dense_reg=1,
-            gaussian_overlap=0.1,
-            max_objs=500,
-            min_radius=2,
-            code_weights=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.2, 0.2],
         )
     ),
-    test_cfg=dict(
-        pts=dict(
-            pc_range=[-51.2, -51.2],
-            post_center_limit_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-            max_per_img=500,
-            max_pool_nms=False,
-            min_radius=[4, 12, 10, 1, 0.85, 0.175],
-            score_threshold=0.1,
-            out_size_factor=8,
-            voxel_size=[0.1, 0.1],
-            nms_type='rotate',
-            pre_max_size=1000,
-            post_max_size=83,
-            nms_thr=0.2,
-        )
-    ),
+    test_cfg=dict(pts=dict(pc_range=[-51.2, -51.2], voxel_size=[0.1, 0.1])),
 )

@@ -2,8 +2,10 @@
 # released convfuser config): Swin-T + GeneralizedLSSFPN (256), LSS with LiDAR depth input
 # (1-60 m, 0.5 m bins, 0.3 m camera cells downsampled x2 to 0.6 m), 0.075 x 0.075 x 0.2 m voxels
 # over [-54, 54]^2 x [-5, 3] m, sparse encoder -> 128 x 2 z, ConvFuser 80 + 256 -> 256,
-# SECOND + SECONDFPN, CenterHead (the paper's TransFusion head is not used: see README).
-# Only `model`/`custom_imports` here (literal values), so this merges with any dataset base.
+# SECOND + SECONDFPN, CenterHead (configs/_base_/models/centerhead_nus.py; the paper's TransFusion
+# head is not used: see README). Only `model`/`custom_imports` here (literal values), so this
+# merges with any dataset base.
+_base_ = ['../../../../configs/_base_/models/centerhead_nus.py']
 custom_imports = dict(imports=['projects.BEVFusion.bevfusion'], allow_failed_imports=False)
 model = dict(
     type='BEVFusion',
@@ -84,36 +86,6 @@ model = dict(
         upsample_cfg=dict(type='deconv', bias=False),
         use_conv_for_no_stride=True,
     ),
-    # Task grouping of CenterPoint. CenterHead numbers classes in the order of its tasks, so
-    # the dataset's class order must be the flattened task order (configs set metainfo).
-    bbox_head=dict(
-        type='mmdet3d.CenterHead',
-        in_channels=512,
-        tasks=[
-            dict(num_class=1, class_names=['car']),
-            dict(num_class=2, class_names=['truck', 'construction_vehicle']),
-            dict(num_class=2, class_names=['bus', 'trailer']),
-            dict(num_class=1, class_names=['barrier']),
-            dict(num_class=2, class_names=['motorcycle', 'bicycle']),
-            dict(num_class=2, class_names=['pedestrian', 'traffic_cone']),
-        ],
-        common_heads=dict(reg=(2, 2), height=(1, 2), dim=(3, 2), rot=(2, 2), vel=(2, 2)),
-        share_conv_channel=64,
-        bbox_coder=dict(
-            type='mmdet3d.CenterPointBBoxCoder',
-            pc_range=[-54.0, -54.0],
-            post_center_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-            max_num=500,
-            score_threshold=0.1,
-            out_size_factor=8,
-            voxel_size=[0.075, 0.075],
-            code_size=9,
-        ),
-        separate_head=dict(type='mmdet3d.SeparateHead', init_bias=-2.19, final_kernel=3),
-        loss_cls=dict(type='mmdet.GaussianFocalLoss', reduction='mean'),
-        loss_bbox=dict(type='mmdet.L1Loss', reduction='mean', loss_weight=0.25),
-        norm_bbox=True,
-    ),
     seg_head=None,
     # Fine-tuning from pre-training: set init_from.checkpoint (e.g. with
     # `--cfg-options model.init_from.checkpoint=work_dirs/nsmae/iter_N.pth`). NS-MAE's encoders
@@ -129,34 +101,5 @@ model = dict(
             'pts_middle_encoder.': 'pts_middle_encoder.',
         },
         strict=False,
-    ),
-    train_cfg=dict(
-        pts=dict(
-            point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0],
-            grid_size=[1440, 1440, 40],
-            voxel_size=[0.075, 0.075, 0.2],
-            out_size_factor=8,
-            dense_reg=1,
-            gaussian_overlap=0.1,
-            max_objs=500,
-            min_radius=2,
-            code_weights=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.2, 0.2],
-        )
-    ),
-    test_cfg=dict(
-        pts=dict(
-            pc_range=[-54.0, -54.0],
-            post_center_limit_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-            max_per_img=500,
-            max_pool_nms=False,
-            min_radius=[4, 12, 10, 1, 0.85, 0.175],
-            score_threshold=0.1,
-            out_size_factor=8,
-            voxel_size=[0.075, 0.075],
-            nms_type='rotate',
-            pre_max_size=1000,
-            post_max_size=83,
-            nms_thr=0.2,
-        )
     ),
 )
