@@ -9,6 +9,7 @@ Interrupted runs resume: finished steps are skipped. See mmssl/benchmarks/label_
 """
 
 import argparse
+import dataclasses
 
 from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks.label_efficiency import LabelEfficiencyBenchmark
@@ -32,6 +33,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data', choices=['synthetic', 'nuscenes'], help='check the preset uses this data')
     parser.add_argument('--data-root', help="dataset root instead of the preset's")
     parser.add_argument('--split-seed', type=int, default=0, help='seed of the nested scene subsets')
+    parser.add_argument('--pretrain-iters', type=int, help="pre-training iterations instead of the preset's")
+    parser.add_argument(
+        '--finetune-iters', type=int, help="fine-tuning iterations (every fraction) instead of the preset's"
+    )
     parser.add_argument('--out', required=True, help='output folder (results, runs, plot)')
     return parser.parse_args()
 
@@ -39,6 +44,14 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     preset = PRESETS[args.preset]
+    overrides = {
+        key: value
+        for key, value in (('pretrain_iters', args.pretrain_iters), ('finetune_iters', args.finetune_iters))
+        if value is not None
+    }
+    if any(value < 1 for value in overrides.values()):
+        raise SystemExit(f'iteration counts must be positive, got {overrides}')
+    preset = dataclasses.replace(preset, **overrides)
     if args.data and args.data != preset.data:
         raise SystemExit(f'--data {args.data} but preset {preset.name!r} runs on {preset.data!r}')
     bench = LabelEfficiencyBenchmark(

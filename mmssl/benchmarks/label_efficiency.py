@@ -262,9 +262,41 @@ class LabelEfficiencyBenchmark:
         return record
 
     # -- whole benchmark -------------------------------------------------------------------------
+    def protocol(self) -> dict:
+        """What makes finished runs in ``out`` reusable: the same model, data and iterations."""
+        return dict(
+            preset=self.preset.name,
+            model=self.model,
+            data_root=str(self.data_root),
+            split_seed=self.split_seed,
+            pretrain_iters=self.preset.pretrain_iters,
+            finetune_iters=self.preset.finetune_iters,
+        )
+
+    def check_protocol(self) -> None:
+        """Write ``protocol.json``, or refuse to resume runs of another protocol in ``out``.
+
+        Resuming skips every step with a finished marker, so runs of another preset, data root
+        or iteration count in the same folder would be silently mixed into the results.
+        """
+        path = self.out / 'protocol.json'
+        current = self.protocol()
+        if path.exists():
+            previous = json.loads(path.read_text())
+            changed = {k: (previous.get(k), v) for k, v in current.items() if previous.get(k) != v}
+            if changed:
+                details = ', '.join(f'{k}: {old!r} there, {new!r} now' for k, (old, new) in changed.items())
+                raise ValueError(
+                    f'{self.out} holds runs of another protocol ({details}); '
+                    'use another --out or remove that folder'
+                )
+            return
+        _write_json(path, current)
+
     def run(self) -> list[dict]:
         """Run everything not yet done, then write results.json/.md and the plot."""
         self.out.mkdir(parents=True, exist_ok=True)
+        self.check_protocol()
         self.prepare_data()
         records = []
         for method in self.methods:

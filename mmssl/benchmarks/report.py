@@ -66,7 +66,9 @@ def markdown_table(table: dict, preset: BenchmarkPreset, model: str) -> str:
     if has_published:
         head += ' published mAP |'
         sep += '---|'
-    lines = [f'# Label efficiency: {model}, preset {preset.name}', '', head, sep]
+    pre, fine = (n or "the config's" for n in (preset.pretrain_iters, preset.finetune_iters))
+    iters = f'pre-training {pre} iterations, fine-tuning {fine} iterations'
+    lines = [f'# Label efficiency: {model}, preset {preset.name} ({iters})', '', head, sep]
     for method in methods:
         for fraction in fractions:
             row = table.get((method, fraction))
@@ -136,6 +138,8 @@ def write_reports(out: Path, records: list[dict], preset: BenchmarkPreset, model
     payload = dict(
         preset=preset.name,
         model=model,
+        pretrain_iters=preset.pretrain_iters,
+        finetune_iters=preset.finetune_iters,
         environment=env,
         runs=records,
         summary=[dict(method=m, fraction=f, **row) for (m, f), row in sorted(table.items())],

@@ -1,7 +1,12 @@
 """The label-efficiency harness end to end with the micro preset: files, schema, resume, plot."""
 
+import dataclasses
 import json
 
+import pytest
+
+from mmssl.benchmarks import PRESETS
+from mmssl.benchmarks.label_efficiency import LabelEfficiencyBenchmark
 from mmssl.testing.runs import run_tool
 
 RUN_KEYS = {
@@ -46,6 +51,7 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
     run_tool(args, timeout=900)
     payload = json.loads((tmp_path / 'results.json').read_text())
     assert payload['preset'] == 'micro' and len(payload['runs']) == 2
+    assert payload['pretrain_iters'] == 4 and payload['finetune_iters'] == 4
     for run in payload['runs']:
         assert RUN_KEYS <= set(run), RUN_KEYS - set(run)
         assert 0 <= run['NDS'] <= 100 and 0 <= run['mAP'] <= 100
@@ -66,3 +72,36 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
     out = run_tool(args, timeout=900).stdout
     assert out.count('done before, skipped') == 3  # pre-training + 2 fine-tunes
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob('runs/*/*/result.json')} == stamps
+
+
+def _bench(out, **overrides):
+    preset = dataclasses.replace(PRESETS['micro'], **overrides)
+    return LabelEfficiencyBenchmark(preset, 'bevfusion', ['scratch'], [0.5], [0], out)
+
+
+def test_resume_refuses_runs_of_another_protocol(tmp_path):
+    """Finished markers are reused only under the same model, data and iteration counts."""
+    _bench(tmp_path).check_protocol()
+    protocol = json.loads((tmp_path / 'protocol.json').read_text())
+    assert protocol['preset'] == 'micro' and protocol['finetune_iters'] == 4
+    _bench(tmp_path).check_protocol()  # the same protocol resumes
+    with pytest.raises(ValueError, match=r'finetune_iters: 4 there, 50 now'):
+        _bench(tmp_path, finetune_iters=50).check_protocol()
+    with pytest.raises(ValueError, match='pretrain_iters'):
+        _bench(tmp_path, pretrain_iters=7).check_protocol()
+
+
+def test_iteration_overrides_on_the_command_line(tmp_path):
+    proc = run_tool(
+        [
+            'tools/benchmark_label_efficiency.py',
+            '--preset',
+            'micro',
+            '--finetune-iters',
+            '0',
+            '--out',
+            str(tmp_path),
+        ],
+        check=False,
+    )
+    assert proc.returncode != 0 and 'iteration counts must be positive' in proc.stderr
