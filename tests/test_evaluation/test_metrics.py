@@ -65,16 +65,25 @@ def _gt_predictions(info_file):
     return preds, classes
 
 
-def _nus_metric(world, tmp_path, classes):
+def _nus_metric(world, tmp_path, classes, metric_cls=None):
+    """mmssl's NuScenesMetric (or ``metric_cls``) on the world's validation split."""
     from mmssl.evaluation import NuScenesMetric
 
-    metric = NuScenesMetric(
+    metric = (metric_cls or NuScenesMetric)(
         data_root=str(world['root']),
         ann_file=str(world['val_info']),
         jsonfile_prefix=str(tmp_path / 'results'),
     )
     metric.dataset_meta = dict(classes=classes, version=world['version'])
     return metric
+
+
+def _no_boxes():
+    return dict(
+        bboxes_3d=LiDARInstance3DBoxes(torch.zeros(0, 9), box_dim=9),
+        scores_3d=torch.zeros(0),
+        labels_3d=torch.zeros(0, dtype=torch.long),
+    )
 
 
 def test_nuscenes_metric_gt_boxes_give_one_and_no_match_gives_zero(synthetic_world, tmp_path):
@@ -115,17 +124,7 @@ def test_nuscenes_metric_gt_boxes_give_one_and_no_match_gives_zero(synthetic_wor
 
     # No box at all: the devkit's loader raises "Invalid box type: None"; mmssl's metric scores
     # it with the devkit's evaluate() on empty box sets, key for key what non-matching boxes get.
-    none = [
-        dict(
-            p,
-            pred_instances_3d=dict(
-                bboxes_3d=LiDARInstance3DBoxes(torch.zeros(0, 9), box_dim=9),
-                scores_3d=torch.zeros(0),
-                labels_3d=torch.zeros(0, dtype=torch.long),
-            ),
-        )
-        for p in preds
-    ]
+    none = [dict(p, pred_instances_3d=_no_boxes()) for p in preds]
     metric = _nus_metric(synthetic_world, tmp_path / 'none', classes)
     metric.process({}, none)
     out = metric.compute_metrics(metric.results)
@@ -140,17 +139,7 @@ def test_devkit_rejects_a_result_without_boxes(synthetic_world, tmp_path):
     from mmdet3d.evaluation import NuScenesMetric as MMDet3DNuScenesMetric
 
     preds, classes = _gt_predictions(synthetic_world['val_info'])
-    metric = MMDet3DNuScenesMetric(
-        data_root=str(synthetic_world['root']),
-        ann_file=str(synthetic_world['val_info']),
-        jsonfile_prefix=str(tmp_path / 'results'),
-    )
-    metric.dataset_meta = dict(classes=classes, version=synthetic_world['version'])
-    empty_boxes = dict(
-        bboxes_3d=LiDARInstance3DBoxes(torch.zeros(0, 9), box_dim=9),
-        scores_3d=torch.zeros(0),
-        labels_3d=torch.zeros(0, dtype=torch.long),
-    )
-    metric.process({}, [dict(p, pred_instances_3d=dict(empty_boxes)) for p in preds])
+    metric = _nus_metric(synthetic_world, tmp_path, classes, metric_cls=MMDet3DNuScenesMetric)
+    metric.process({}, [dict(p, pred_instances_3d=_no_boxes()) for p in preds])
     with pytest.raises(Exception, match='Invalid box type'):
         metric.compute_metrics(metric.results)

@@ -21,6 +21,15 @@ def _random_voxels(seed=0, shape=(6, 7, 8), n=60, channels=3):
     return indices, feats
 
 
+def _dense_conv3d_reference(indices, feats, shape, weight):
+    """``conv3d`` of the voxels scattered into a dense grid; spconv's weight
+    (out, kD, kH, kW, in) is permuted to (out, in, kD, kH, kW)."""
+    idx = indices.long()
+    dense_in = torch.zeros(1, feats.shape[1], *shape)
+    dense_in[0, :, idx[:, 1], idx[:, 2], idx[:, 3]] = feats.t()
+    return F.conv3d(dense_in, weight.permute(0, 4, 1, 2, 3), padding=1)
+
+
 @pytest.mark.parametrize('conv', ['subm', 'regular'])
 def test_spconv_cpu_backward_matches_dense_conv3d(conv):
     spconv = pytest.importorskip('spconv.pytorch')
@@ -37,13 +46,11 @@ def test_spconv_cpu_backward_matches_dense_conv3d(conv):
     weight_r = torch.randn(dense_out_sp.shape, generator=g)
     (dense_out_sp * weight_r).sum().backward()
 
-    # Dense reference on the same voxels: spconv weight (out, kD, kH, kW, in) -> (out, in, kD, kH, kW).
+    # Dense reference on the same voxels.
     idx = indices.long()
     feats_d = feats.clone().requires_grad_(True)
-    dense_in = torch.zeros(1, 3, *shape)
-    dense_in[0, :, idx[:, 1], idx[:, 2], idx[:, 3]] = feats_d.t()
-    w = layer.weight.detach().permute(0, 4, 1, 2, 3).contiguous().requires_grad_(True)
-    ref = F.conv3d(dense_in, w, padding=1)
+    w = layer.weight.detach().clone().requires_grad_(True)
+    ref = _dense_conv3d_reference(indices, feats_d, shape, w)
     if conv == 'subm':  # submanifold: outputs only at the input's active sites
         mask = torch.zeros(1, 1, *shape)
         mask[0, 0, idx[:, 1], idx[:, 2], idx[:, 3]] = 1
@@ -51,7 +58,7 @@ def test_spconv_cpu_backward_matches_dense_conv3d(conv):
     torch.testing.assert_close(dense_out_sp.detach(), ref.detach(), rtol=1e-4, atol=1e-5)
     (ref * weight_r).sum().backward()
     torch.testing.assert_close(feats_sp.grad, feats_d.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(layer.weight.grad.permute(0, 4, 1, 2, 3), w.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(layer.weight.grad, w.grad, rtol=1e-4, atol=1e-4)
 
 
 def test_spconv_cpu_regular_conv_is_exact_on_every_call():
@@ -64,10 +71,7 @@ def test_spconv_cpu_regular_conv_is_exact_on_every_call():
     indices, feats = _random_voxels(shape=shape)
     torch.manual_seed(1)
     layer = spconv.SparseConv3d(3, 4, kernel_size=3, padding=1, bias=False)
-    idx = indices.long()
-    dense_in = torch.zeros(1, 3, *shape)
-    dense_in[0, :, idx[:, 1], idx[:, 2], idx[:, 3]] = feats.t()
-    ref = F.conv3d(dense_in, layer.weight.detach().permute(0, 4, 1, 2, 3), padding=1)
+    ref = _dense_conv3d_reference(indices, feats, shape, layer.weight.detach())
     wrong = 0
     for _ in range(1000):
         out = layer(spconv.SparseConvTensor(feats, indices, list(shape), batch_size=1)).dense()
