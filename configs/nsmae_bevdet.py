@@ -9,5 +9,5 @@ _base_ = [
 downstream_config = 'projects/BEVDet/configs/bevdet_full_nus.py'
 custom_hooks = [
     dict(type='ComputeStatsHook'),
-    dict(type='NSMAERenderVisHook', interval=1000),
+    dict(type='RenderVisHook', interval=1000),
 ]

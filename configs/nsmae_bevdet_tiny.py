@@ -20,5 +20,5 @@ model = dict(
     pts_voxel_encoder=None,
     pts_middle_encoder=None,
     point_cloud_range=nsmae_pcr,
-    bev_target_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0],  # the pipeline's BEV target grid
+    bev_sampler=dict(target_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]),  # the pipeline's BEV target grid
     render_head=dict(in_channels=nsmae_img_channels, point_cloud_range=nsmae_pcr))

@@ -14,8 +14,8 @@ _base_ = [
 downstream_config = 'projects/BEVFusion/configs/bevfusion_full_nus.py'
 # The pipeline masks the LiDAR (LidarVoxelMask -> ssl_targets.masked_points) and provides the
 # depth maps, image patch masks and BEV depth of the masked voxels.
-model = dict(lidar_mask=None)
+model = dict(lidar_masker=None)
 custom_hooks = [
     dict(type='ComputeStatsHook'),
-    dict(type='NSMAERenderVisHook', interval=1000),
+    dict(type='RenderVisHook', interval=1000),
 ]

@@ -24,7 +24,7 @@ stages = [
             'default_hooks.checkpoint.interval': pretrain_iters,
             'custom_hooks': [
                 dict(type='ComputeStatsHook'),
-                dict(type='NSMAERenderVisHook', interval=50, stride=2),
+                dict(type='RenderVisHook', interval=50, stride=2),
             ],
         },
     ),

@@ -9,12 +9,12 @@ _base_ = [
     './_base_/models/nsmae_bevfusion_tiny.py',
 ]
 downstream_config = 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py'
-model = dict(lidar_mask=None)  # the pipeline masks the LiDAR
+model = dict(lidar_masker=None)  # the pipeline masks the LiDAR
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(type='CheckpointHook', interval={{_base_.max_iters}}, by_epoch=False))
 log_processor = dict(by_epoch=False)
 custom_hooks = [
     dict(type='ComputeStatsHook'),
-    dict(type='NSMAERenderVisHook', interval=50),
+    dict(type='RenderVisHook', interval=50),
 ]

@@ -7,8 +7,8 @@ _base_ = [
     './_base_/models/nsmae_centerpoint.py',
 ]
 downstream_config = 'projects/CenterPoint/configs/centerpoint_full_nus.py'
-model = dict(lidar_mask=None)  # the pipeline masks the LiDAR
+model = dict(lidar_masker=None)  # the pipeline masks the LiDAR
 custom_hooks = [
     dict(type='ComputeStatsHook'),
-    dict(type='NSMAERenderVisHook', interval=1000),
+    dict(type='RenderVisHook', interval=1000),
 ]

@@ -14,6 +14,6 @@ model = dict(
     img_backbone=None,
     img_neck=None,
     view_transform=None,
-    img_mask=None,
+    img_masker=None,
     loss_rgb=None,
     render_head=dict(in_channels=nsmae_lidar_channels))

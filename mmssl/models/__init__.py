@@ -1,4 +1,4 @@
-"""Models: algorithms, renderers, target generators, necks, heads, losses, preprocessors."""
+"""Models: algorithms, maskers, ray samplers, renderers, target generators, necks, heads, losses."""
 
 from . import (  # noqa: F401
     algorithms,
@@ -6,7 +6,9 @@ from . import (  # noqa: F401
     data_preprocessors,
     heads,
     losses,
+    maskers,
     necks,
+    ray_samplers,
     renderers,
     target_generators,
     utils,

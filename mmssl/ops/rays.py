@@ -9,7 +9,7 @@ Three ray families (NS-MAE, Sec. 3.3):
   (:func:`bev_rays`); ``t`` is the distance below ``z_max``;
 * random virtual pinhole cameras (:func:`random_virtual_cameras`) for the paper's
   random-viewpoint ablation (D^Rand); their depth targets come from projecting the
-  LiDAR points (:func:`project_points_to_depth`).
+  LiDAR points (:func:`mmssl.geometry.depth_maps`).
 
 Samples along rays are uniform with a fixed step (:func:`uniform_samples`); rays are
 sub-sampled per iteration (:func:`sample_pixel_indices`) so the cost stays bounded.
@@ -27,14 +27,13 @@ from typing import Sequence, Tuple
 import torch
 from torch import Tensor
 
+from mmssl.geometry.camera import pixel_centers
+
 __all__ = [
     'uniform_samples',
-    'compose_lidar2img',
     'perspective_rays',
-    'pixel_centers',
     'bev_rays',
     'sample_pixel_indices',
-    'project_points_to_depth',
     'random_virtual_cameras',
 ]
 
@@ -80,37 +79,6 @@ def uniform_samples(
     return t_vals, deltas
 
 
-def compose_lidar2img(cam2img: Tensor, lidar2cam: Tensor, img_aug_matrix: Tensor | None = None) -> Tensor:
-    """``lidar2img`` of the augmented geometry from its parts.
-
-    ``img_aug_matrix`` maps an original pixel ``(u, v, 1, 1)`` to the augmented pixel
-    (rotation/scale in ``[:2, :2]``, translation in ``[:2, 3]``, as MMDet3D's
-    ``ImageAug3D``). Acting on depth-scaled pixels ``(u d, v d, d)`` its translation
-    must scale with ``d``, so it is folded into the third column first.
-
-    Args:
-        cam2img: (..., 3, 3) or (..., 4, 4) intrinsics.
-        lidar2cam: (..., 4, 4) extrinsics.
-        img_aug_matrix: optional (..., 4, 4) image augmentation.
-
-    Returns:
-        (..., 4, 4) maps LiDAR ``(x, y, z, 1)`` to ``(u d, v d, d, 1)`` (augmented pixels).
-    """
-    k = torch.zeros(*cam2img.shape[:-2], 4, 4, dtype=lidar2cam.dtype, device=lidar2cam.device)
-    k[..., :3, :3] = cam2img[..., :3, :3]
-    if cam2img.shape[-1] == 4:
-        k[..., :3, 3] = cam2img[..., :3, 3]
-    k[..., 3, 3] = 1.0
-    out = k @ lidar2cam
-    if img_aug_matrix is not None:
-        h = torch.zeros_like(k)
-        h[..., :3, :3] = img_aug_matrix[..., :3, :3]
-        h[..., :3, 2] += img_aug_matrix[..., :3, 3]
-        h[..., 3, 3] = 1.0
-        out = h @ out
-    return out
-
-
 def perspective_rays(lidar2img: Tensor, uv: Tensor) -> Tuple[Tensor, Tensor]:
     """Rays in the LiDAR frame through image points, parameterised by camera depth.
 
@@ -138,21 +106,6 @@ def perspective_rays(lidar2img: Tensor, uv: Tensor) -> Tuple[Tensor, Tensor]:
     directions = pix @ inv[..., :3, :3].transpose(-1, -2)
     origins = inv[..., :3, 3].unsqueeze(-2).expand_as(directions)
     return origins.to(uv.dtype).contiguous(), directions.to(uv.dtype)
-
-
-def pixel_centers(index: Tensor, width: int) -> Tensor:
-    """Flat pixel indices ``row * width + col`` -> pixel-centre ``(u, v)``.
-
-    Args:
-        index: (...,) long flat indices.
-        width: image width.
-
-    Returns:
-        (..., 2) float u, v.
-    """
-    col = (index % width).float() + 0.5
-    row = torch.div(index, width, rounding_mode='floor').float() + 0.5
-    return torch.stack([col, row], dim=-1)
 
 
 def bev_rays(
@@ -218,37 +171,6 @@ def sample_pixel_indices(
             count = num_pixels
         idx.append(torch.multinomial(weights, num_valid, replacement=count < num_valid, generator=generator))
     return torch.cat(idx)
-
-
-def project_points_to_depth(
-    points: Tensor, lidar2img: Tensor, height: int, width: int, min_depth: float = 1e-3
-) -> Tensor:
-    """Z-buffered depth maps of a point cloud: the nearest camera depth per pixel.
-
-    Args:
-        points: (N, >=3) x, y, z in the LiDAR frame.
-        lidar2img: (N_cam, 4, 4) LiDAR -> depth-scaled pixel.
-        height, width: image size in pixels.
-        min_depth: points closer than this (or behind) are dropped.
-
-    Returns:
-        (N_cam, H, W) camera-z depth in metres, 0 where no point projects.
-    """
-    n_cam = lidar2img.shape[0]
-    xyz1 = torch.cat([points[:, :3], torch.ones_like(points[:, :1])], dim=-1)
-    proj = xyz1 @ lidar2img.to(points.dtype).transpose(-1, -2)  # (N_cam, N, 4)
-    depth = proj[..., 2]
-    keep = depth > min_depth
-    uv = proj[..., :2] / depth.clamp(min=min_depth).unsqueeze(-1)
-    col = torch.floor(uv[..., 0])
-    row = torch.floor(uv[..., 1])
-    keep &= (col >= 0) & (col < width) & (row >= 0) & (row < height)
-    cam = torch.arange(n_cam, device=points.device).unsqueeze(1).expand_as(depth)
-    flat = (cam * height * width + row.long() * width + col.long())[keep]
-    out = torch.full((n_cam * height * width,), float('inf'), dtype=points.dtype, device=points.device)
-    out = out.scatter_reduce(0, flat, depth[keep], reduce='amin')
-    out[torch.isinf(out)] = 0.0
-    return out.reshape(n_cam, height, width)
 
 
 def random_virtual_cameras(

@@ -67,6 +67,7 @@ def nuscenes_keyframe_batch(
     classes: Sequence[str] = NUS_CLASSES,
     with_gt: bool = True,
     max_points: int | None = None,
+    num_cams: int = 6,
 ) -> dict:
     """The real nuScenes keyframe of ``../shared/data/nuscenes_demo`` as a batch.
 
@@ -82,6 +83,7 @@ def nuscenes_keyframe_batch(
         classes: Label order of ``labels_3d``; boxes of other classes are dropped.
         with_gt: Attach ``gt_instances_3d``.
         max_points: Keep every k-th point so at most this many remain (speed).
+        num_cams: Keep the first ``num_cams`` cameras of the nuScenes order (speed).
     """
     import cv2
 
@@ -107,7 +109,7 @@ def nuscenes_keyframe_batch(
         'CAM_BACK',
         'CAM_BACK_LEFT',
         'CAM_BACK_RIGHT',
-    ):
+    )[:num_cams]:
         c = info['images'][cam]
         img = cv2.imread(str(demo_dir / c['img_path']), cv2.IMREAD_COLOR)
         if img is None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmssl.datasets.transforms import functional as F
+from mmssl import geometry as F
 from mmssl.registry import TRANSFORMS
 
 IMG_AUG = dict(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmssl.datasets.transforms import functional as F
+from mmssl import geometry as F
 from mmssl.registry import TRANSFORMS
 
 PCR = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
@@ -32,9 +32,9 @@ def test_image_patch_mask_transform(nus_results):
     assert m.shape == (6, 32, 88) and m.dtype == torch.bool
     assert m.flatten(1).sum(1).tolist() == [1408] * 6
     assert all(np.array_equal(a, b) for a, b in zip(imgs_before, out['img']))  # returned only
-    shared = TRANSFORMS.build(
-        dict(type='ImagePatchMask', ratio=0.5, patch_size=4, shared_across_cameras=True, seed=0)
-    )(out)['img_patch_mask']
+    shared = TRANSFORMS.build(dict(type='ImagePatchMask', ratio=0.5, patch_size=4, shared=True, seed=0))(out)[
+        'img_patch_mask'
+    ]
     assert shared.shape == (6, 64, 176) and all(torch.equal(shared[0], s) for s in shared)
     a = TRANSFORMS.build(dict(type='ImagePatchMask', seed=5))(copy.deepcopy(res))
     b = TRANSFORMS.build(dict(type='ImagePatchMask', seed=5))(copy.deepcopy(res))
@@ -59,7 +59,7 @@ def test_lidar_voxel_mask(lidar_results, mode):
     assert _rows(torch.cat([visible, masked])) == _rows(orig)
     mv, vv = out['masked_voxel_coords'], out['visible_voxel_coords']
     n_vox = len(mv) + len(vv)
-    coords_all, _ = F.voxel_coords(orig.double(), PCR, vs)
+    coords_all, _ = F.voxel_coords(orig, PCR, vs)
     assert n_vox == len(torch.unique(coords_all, dim=0))
     if mode == 'random':
         assert len(mv) == round(0.9 * n_vox)
@@ -72,8 +72,8 @@ def test_lidar_voxel_mask(lidar_results, mode):
             assert int(is_m[band].sum()) == round(ratio * int(band.sum()))
     # every masked point lies in a masked voxel, no visible point does
     mset = set(map(tuple, mv.tolist()))
-    cm, _ = F.voxel_coords(masked.double(), PCR, vs)
-    cv, _ = F.voxel_coords(visible.double(), PCR, vs)
+    cm, _ = F.voxel_coords(masked, PCR, vs)
+    cv, _ = F.voxel_coords(visible, PCR, vs)
     assert all(tuple(c) in mset for c in cm.tolist())
     assert not any(tuple(c) in mset for c in cv.tolist())
     again = t.__class__(point_cloud_range=PCR, voxel_size=vs, ratio=0.9, mode=mode, seed=0)(

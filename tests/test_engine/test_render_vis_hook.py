@@ -1,4 +1,4 @@
-"""NSMAERenderVisHook: panel composition and a real 2-iteration run of the tiny NS-MAE config."""
+"""RenderVisHook: panel composition and a real 2-iteration run of the tiny NS-MAE config."""
 
 import numpy as np
 import pytest
@@ -17,16 +17,25 @@ def test_compose_panel_layout():
         per_rgb=torch.rand(2, 3, 8, 22),
         per_rgb_target=torch.rand(2, 3, 8, 22),
         per_input=torch.rand(2, 3, 8, 22),
-        bev_depth=torch.rand(90, 90) * 8,
-        bev_depth_target=torch.zeros(90, 90),
+        bev_depth=torch.rand(1, 90, 90) * 8,
+        bev_depth_target=torch.zeros(1, 90, 90),
     )
     panel = compose_panel(maps)
     assert panel.dtype == np.uint8 and panel.ndim == 3 and panel.shape[2] == 3
-    # 2 camera rows of 8 px + BEV row of 90 px, each followed by a 2 px separator
-    assert panel.shape[0] == (8 + 2) * 2 + 90 + 2
-    assert panel.shape[1] == max(5 * 22 + 4 * 2, 2 * 90 + 2)
+    # 2 camera rows (8 px, shown at the 64 px minimum row height) + 1 BEV row of 90 px, each
+    # followed by a 2 px separator
+    assert panel.shape[0] == (64 + 2) * 2 + 90 + 2
+    # a camera row: 5 images of 22 x 8 px scaled to 176 x 64 with 2 px gaps
+    assert panel.shape[1] == max(5 * 176 + 4 * 2, 2 * 90 + 2)
     # a missing target renders black
-    assert (panel[20:110, 92:182] == 0).all()
+    assert (panel[132:222, 92:182] == 0).all()
+    # the rendered BEV depth (values in (0, 8] m) is not black
+    assert panel[132:222, :90].any()
+
+
+def test_compose_panel_needs_a_depth_map():
+    with pytest.raises(ValueError, match='no <view>_depth'):
+        compose_panel({'per_rgb': torch.rand(1, 3, 4, 4)})
 
 
 @pytest.mark.parametrize('name', ['bevfusion'])
@@ -39,10 +48,10 @@ def test_tiny_config_trains_and_saves_renderings(name, synthetic_world, tmp_path
     cfg.train_cfg.max_iters = 2
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    cfg.custom_hooks = [dict(type='NSMAERenderVisHook', interval=2, stride=4)]
+    cfg.custom_hooks = [dict(type='RenderVisHook', interval=2, stride=4)]
     runner = Runner.from_cfg(cfg)
     runner.train()
-    hook = [h for h in runner.hooks if type(h).__name__ == 'NSMAERenderVisHook'][0]
+    hook = [h for h in runner.hooks if type(h).__name__ == 'RenderVisHook'][0]
     assert [p.split('/')[-1] for p in hook.saved] == ['iter_1.png', 'iter_2.png']
     img = np.asarray(Image.open(hook.saved[-1]))
     assert img.ndim == 3 and img.std() > 0

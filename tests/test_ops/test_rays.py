@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from mmssl.geometry import compose_lidar2img, depth_maps, pixel_centers
 from mmssl.ops.rays import (
     bev_rays,
-    compose_lidar2img,
     perspective_rays,
-    pixel_centers,
-    project_points_to_depth,
     random_virtual_cameras,
     sample_pixel_indices,
     uniform_samples,
@@ -103,13 +101,13 @@ def test_sample_pixel_indices_counts_and_validity():
     assert idx.shape == (14,)
 
 
-def test_project_points_to_depth_keeps_nearest():
+def test_depth_maps_keep_nearest():
     k, lidar2cam, _ = _camera()
     m = compose_lidar2img(k, lidar2cam)[None]
     near = torch.tensor([[10.0, 1.0, 0.5]])
     far = near * 2 - torch.cat([lidar2cam[:3, :3].T @ -lidar2cam[:3, 3]])[None]  # same ray, farther
     behind = torch.tensor([[-10.0, 0.0, 0.0]])
-    depth = project_points_to_depth(torch.cat([far, near, behind]), m, 480, 640)
+    depth = depth_maps(torch.cat([far, near, behind]), m, (480, 640))
     assert (depth > 0).sum() == 1
     cam_z = (near @ lidar2cam[:3, :3].T + lidar2cam[:3, 3])[0, 2]
     assert depth.max().item() == pytest.approx(cam_z.item())
@@ -125,7 +123,7 @@ def test_real_keyframe_projection_counts(nuscenes_demo_dir):
             for c in info['images'].values()
         ]
     ).double()
-    depth = project_points_to_depth(pts, mats, 900, 1600)
+    depth = depth_maps(pts, mats, (900, 1600))
     hits = (depth > 0).flatten(1).sum(1)
     # README: 3,067 to 4,826 points land in each image; z-buffering merges only a few.
     assert hits.min() > 2800 and hits.max() <= 4826

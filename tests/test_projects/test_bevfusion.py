@@ -64,8 +64,8 @@ def test_voxels_and_camera_bev_shapes(tiny, nuscenes_demo_dir):
         vox = data['inputs']['voxels']
         assert vox['voxels'].shape[1:] == (5, 5) and vox['coors'].shape[1] == 4
         assert data['inputs']['imgs'].shape == (1, 6, 3, 128, 352)
-        cam = model.extract_camera_bev(data['inputs']['imgs'], data['data_samples'], data['inputs']['points'])
-        lidar = model.extract_lidar_bev(vox, 1)
+        cam = model.camera_bev(data['inputs'], data['data_samples'])
+        lidar = model.lidar_bev(data['inputs'], 1)
     assert cam.shape == (1, 16, 30, 30) and lidar.shape == (1, 64, 30, 30)
     assert cam.abs().sum() > 0
 

@@ -23,9 +23,9 @@ model = dict(
         downsample=1),
     pts_voxel_encoder=None,
     pts_middle_encoder=None,
-    lidar_mask=None,  # no LiDAR encoder: nothing to mask
+    lidar_masker=None,  # no LiDAR encoder: nothing to mask
     point_cloud_range=nsmae_pcr,
     # the pipeline's BEV depth target covers the nuScenes [-54, 54] m range; rays of cells
     # outside the camera volume are not supervised
-    bev_target_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0],
+    bev_sampler=dict(target_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]),
     render_head=dict(in_channels=nsmae_img_channels, point_cloud_range=nsmae_pcr))

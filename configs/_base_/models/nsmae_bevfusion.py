@@ -39,13 +39,16 @@ model = dict(
     loss_rgb=dict(type='MaskedLpLoss', p=2, loss_weight=1e4),
     loss_depth_per=dict(type='MaskedLpLoss', p=1, loss_weight=1e-2),
     loss_depth_bev=dict(type='MaskedLpLoss', p=1, loss_weight=1e-2),
-    # 50% of 8x8 patches at 256x704, one mask per camera (official: shared=True).
-    img_mask=dict(patch_size=8, ratio=0.5, shared=False),
+    # 50% of 8x8 patches at 256x704, one mask per camera (official: shared=True); the masker
+    # holds the learnable [MASK] token and draws the mask when the pipeline does not.
+    img_masker=dict(type='ImagePatchMasker', patch_size=8, ratio=0.5, shared=False),
     # 90% of the non-empty encoder voxels. Set to None when the pipeline masks the LiDAR
     # (it then provides ssl_targets.masked_points).
-    lidar_mask=dict(voxel_size=nsmae_voxel_size, point_cloud_range=nsmae_pcr, ratio=0.9),
-    target_stride=1,
-    bev_cell_size=(0.6, 0.6),
-    bev_target_range=None,  # extent of the BEV depth target; None = point_cloud_range
-    num_rays=dict(per_random=512, per_depth=256, bev_random=1024, bev_depth=1024),
+    lidar_masker=dict(type='VoxelMasker', voxel_size=nsmae_voxel_size, point_cloud_range=nsmae_pcr,
+                      ratio=0.9),
+    # rays per camera / per sample and iteration; the BEV sampler's point_cloud_range defaults to
+    # the model's, its target_range (extent of the BEV depth target) to point_cloud_range
+    per_sampler=dict(type='PerspectiveRaySampler', num_random=512, num_depth=256, target_stride=1),
+    bev_sampler=dict(type='BEVRaySampler', num_random=1024, num_depth=1024, cell_size=(0.6, 0.6),
+                     target_range=None),
     img_feature_level=0)

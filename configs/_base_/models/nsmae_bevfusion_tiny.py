@@ -31,7 +31,7 @@ model = dict(
     render_z_bins=8,
     render_head=dict(in_channels=nsmae_img_channels + nsmae_lidar_channels, feat_channels=16,
                      color_feat_channels=8, mlp_hidden=32),
-    img_mask=dict(patch_size=4),
-    lidar_mask=dict(voxel_size=nsmae_voxel_size),
-    bev_cell_size=(1.2, 1.2),
-    num_rays=dict(per_random=64, per_depth=32, bev_random=128, bev_depth=128))
+    img_masker=dict(patch_size=4),
+    lidar_masker=dict(voxel_size=nsmae_voxel_size),
+    per_sampler=dict(num_random=64, num_depth=32),
+    bev_sampler=dict(num_random=128, num_depth=128, cell_size=(1.2, 1.2)))

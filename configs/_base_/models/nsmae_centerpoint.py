@@ -14,7 +14,7 @@ model = dict(
     img_backbone=None,
     img_neck=None,
     view_transform=None,
-    img_mask=None,
+    img_masker=None,
     loss_rgb=None,
     pts_middle_encoder=dict(encoder_paddings=((0, 0, 1), (0, 0, 1), (0, 0, [0, 1, 1]), (0, 0))),
     render_head=dict(in_channels=nsmae_lidar_channels))

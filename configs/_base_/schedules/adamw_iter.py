@@ -7,6 +7,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=lr, weight_decay=0.01),
     clip_grad=dict(max_norm=35, norm_type=2),
+    # frozen target generators / EMA teachers stay out of the optimizer
+    constructor='TrainableOptimWrapperConstructor',
 )
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)

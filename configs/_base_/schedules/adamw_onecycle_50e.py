@@ -6,6 +6,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=lr, weight_decay=0.01),
     clip_grad=dict(max_norm=35, norm_type=2),
+    # frozen target generators / EMA teachers stay out of the optimizer
+    constructor='TrainableOptimWrapperConstructor',
 )
 param_scheduler = [
     dict(type='OneCycleLR', eta_max=lr, pct_start=0.4, div_factor=10.0, final_div_factor=1e4,

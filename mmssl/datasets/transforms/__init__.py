@@ -1,6 +1,5 @@
 """Data-pipeline transforms: loading, augmentation, SSL targets, masking, packing."""
 
-from . import functional
 from .calibration import apply_img_aug, apply_lidar_aug
 from .formatting import SSL_META_KEYS, SSL_TARGET_KEYS, PackSSLInputs
 from .image_aug import ImageAug3D
@@ -15,7 +14,6 @@ from .masking import BEVGuidedMask, ImagePatchMask, LidarVoxelMask
 from .targets import BEVDepthHeightTarget, DepthMapTarget, OccupancyTarget, PointToPixelTarget
 
 __all__ = [
-    'functional',
     'apply_img_aug',
     'apply_lidar_aug',
     'PackSSLInputs',

@@ -6,11 +6,11 @@ A results dict carries, after :class:`~mmssl.datasets.transforms.LoadSSLMultiVie
 * ``lidar2cam`` ``(N_cam, 4, 4)``: (augmented) LiDAR frame to camera;
 * ``lidar2img`` ``(N_cam, 4, 4)``: (augmented) LiDAR frame to (augmented) pixels;
 * ``img_aug_matrix`` ``(N_cam, 4, 4)``: original pixels to augmented pixels (BEVFusion form,
-  see :mod:`~mmssl.datasets.transforms.functional`);
+  see :mod:`mmssl.geometry`);
 * ``lidar_aug_matrix`` ``(4, 4)``: original LiDAR frame to augmented LiDAR frame.
 
 So ``lidar2img = P(img_aug_matrix) @ lidar2img_orig @ inv(lidar_aug_matrix)`` at all times, where
-``P`` is :func:`~mmssl.datasets.transforms.functional.img_aug_to_projective`.
+``P`` is :func:`mmssl.geometry.img_aug_to_projective`.
 """
 
 from __future__ import annotations

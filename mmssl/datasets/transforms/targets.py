@@ -2,7 +2,7 @@
 
 Each transform computes its target from the points *at its position in the pipeline* (after the
 augmentations before it, in the augmented geometry) with the math of
-:mod:`~mmssl.datasets.transforms.functional`, and stores ``torch.Tensor`` results that
+:mod:`mmssl.geometry`, and stores ``torch.Tensor`` results that
 :class:`~mmssl.datasets.transforms.PackSSLInputs` packs into ``data_sample.ssl_targets``.
 """
 
@@ -15,9 +15,8 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmdet3d.structures.points import BasePoints
 
+from mmssl import geometry as G
 from mmssl.registry import TRANSFORMS
-
-from . import functional as F
 
 
 def points_tensor(results: dict, key: str = 'points') -> torch.Tensor:
@@ -67,7 +66,7 @@ class DepthMapTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        results[self.out_key] = F.depth_maps(
+        results[self.out_key] = G.depth_maps(
             pts, _lidar2img(results), _img_hw(results), self.stride, self.min_depth
         ).float()
         return results
@@ -91,7 +90,7 @@ class PointToPixelTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        results[self.out_key] = F.point_to_pixel(pts, _lidar2img(results), _img_hw(results), self.min_depth)
+        results[self.out_key] = G.point_to_pixel(pts, _lidar2img(results), _img_hw(results), self.min_depth)
         return results
 
 
@@ -128,7 +127,7 @@ class BEVDepthHeightTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        depth, height, occ = F.bev_depth_height(pts, self.point_cloud_range, self.bev_cell_size)
+        depth, height, occ = G.bev_depth_height(pts, self.point_cloud_range, self.bev_cell_size)
         results[f'{self.prefix}depth'] = depth.float()
         results[f'{self.prefix}height'] = height.float()
         results[f'{self.prefix}occupied'] = occ
@@ -161,5 +160,5 @@ class OccupancyTarget(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         pts = points_tensor(results, self.points_key).double()
-        results[self.out_key] = F.occupancy_grid(pts, self.point_cloud_range, self.voxel_size)
+        results[self.out_key] = G.occupancy_grid(pts, self.point_cloud_range, self.voxel_size)
         return results

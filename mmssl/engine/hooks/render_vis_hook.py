@@ -1,9 +1,9 @@
-"""Visual feedback for neural-rendering pre-training (NS-MAE).
+"""Visual feedback for neural-rendering pre-training (NS-MAE, UniPAD, any ``render_maps`` model).
 
 Every ``interval`` training iterations the hook renders the current batch's first sample
-densely (``model.render_maps``) and writes one PNG with, per rendered camera, the masked
-input, the rendered colour beside the colour target and the rendered depth beside the LiDAR
-depth target, plus the rendered BEV depth beside its target. The PNG goes to
+densely (``model.render_maps``) and writes one PNG with, per rendered view image (camera, BEV),
+the masked input, the rendered colour beside the colour target and the rendered depth beside the
+LiDAR depth target. The PNG goes to
 ``<work_dir>/render_vis/iter_<n>.png`` and to the visualiser's backends (TensorBoard,
 local) as image ``render``.
 """
@@ -51,45 +51,38 @@ def _pad_row(images: List[np.ndarray], height: int) -> np.ndarray:
 
 
 def compose_panel(maps: Dict[str, torch.Tensor]) -> np.ndarray:
-    """One (H, W, 3) uint8 image of the renderings of :meth:`NSMAE.render_maps`."""
+    """One (H, W, 3) uint8 image of the renderings of a model's ``render_maps``.
+
+    For every view ``<name>`` (keys ``<name>_depth`` ``(V, h, w)``, optionally ``<name>_input``,
+    ``<name>_rgb``, ``<name>_rgb_target`` ``(V, 3, h, w)``), one row per rendered image ``v``:
+    masked input, rendered colour, colour target, rendered depth, depth target.
+    """
     rows = []
-    if 'per_depth' in maps:
-        max_d = float(max(maps['per_depth_target'].max(), 1.0))
-        for c in range(maps['per_depth'].shape[0]):
-            row = []
-            if 'per_input' in maps:
-                row.append(_rgb(maps['per_input'][c]))
-            if 'per_rgb' in maps:
-                row += [_rgb(maps['per_rgb'][c]), _rgb(maps['per_rgb_target'][c])]
-            row += [
-                _colorize_depth(maps['per_depth'][c].numpy(), max_d),
-                _colorize_depth(maps['per_depth_target'][c].numpy(), max_d),
+    for name in [k[: -len('_depth')] for k in maps if k.endswith('_depth')]:
+        max_d = float(max(maps[f'{name}_depth_target'].max(), 1.0))
+        for v in range(maps[f'{name}_depth'].shape[0]):
+            row = [
+                _rgb(maps[f'{name}_{key}'][v])
+                for key in ('input', 'rgb', 'rgb_target')
+                if f'{name}_{key}' in maps
             ]
-            rows.append(
-                np.concatenate(
-                    [r for im in row for r in (im, np.full((im.shape[0], 2, 3), 255, np.uint8))][:-1], axis=1
-                )
-            )
-    if 'bev_depth' in maps:
-        max_d = float(max(maps['bev_depth_target'].max(), 1.0))
-        h = max(maps['bev_depth'].shape[0], 64)
-        rows.append(
-            _pad_row(
-                [
-                    _colorize_depth(maps['bev_depth'].numpy(), max_d),
-                    _colorize_depth(maps['bev_depth_target'].numpy(), max_d),
-                ],
-                h,
-            )
-        )
+            row += [
+                _colorize_depth(maps[f'{name}_{key}'][v].numpy(), max_d) for key in ('depth', 'depth_target')
+            ]
+            rows.append(_pad_row(row, max(row[0].shape[0], 64)))
+    if not rows:
+        raise ValueError(f'render_maps returned no <view>_depth map (keys: {sorted(maps)})')
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, axis=0)
 
 
 @HOOKS.register_module()
-class NSMAERenderVisHook(Hook):
+class RenderVisHook(Hook):
     """Save rendered depth/colour beside their targets every ``interval`` iterations.
+
+    Works with any model that has ``render_maps(inputs, data_samples, stride, cams)`` (e.g.
+    every :class:`~mmssl.models.algorithms.NeuralRenderingMixin` method).
 
     Args:
         interval: iterations between renderings (also rendered after the first one).

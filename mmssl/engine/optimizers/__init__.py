@@ -1,3 +1,4 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .trainable_constructor import TrainableOptimWrapperConstructor
 
-__all__ = ['AutocastOptimWrapper']
+__all__ = ['AutocastOptimWrapper', 'TrainableOptimWrapperConstructor']

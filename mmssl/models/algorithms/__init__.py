@@ -1,7 +1,15 @@
-"""Self-supervised pre-training algorithms (one base class, thin method classes)."""
+"""Self-supervised pre-training algorithms on the shared camera+LiDAR base."""
 
 from .base import BaseSelfSupervisor
-from .masking import MaskTokenImageMasker, VoxelPointMasker
+from .multimodal import MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
+from .rendering import NeuralRenderingMixin, RenderView
 
-__all__ = ['BaseSelfSupervisor', 'MaskTokenImageMasker', 'VoxelPointMasker', 'NSMAE']
+__all__ = [
+    'BaseSelfSupervisor',
+    'MaskedInputs',
+    'MultiModalSelfSupervisor',
+    'NSMAE',
+    'NeuralRenderingMixin',
+    'RenderView',
+]

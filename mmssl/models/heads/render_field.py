@@ -17,13 +17,14 @@ per frustum bin): the paper's view-conditioned field is implemented.
 from __future__ import annotations
 
 import math
-from typing import Sequence, Tuple
+from typing import Dict, Sequence
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from mmssl.models.renderers.volume_renderer import FieldFn
 from mmssl.ops.volume_rendering import sample_volume
 from mmssl.registry import MODELS
 
@@ -116,7 +117,7 @@ class ConditionalRenderField(BaseModule):
 
     def query(
         self, fields: Tensor, points: Tensor, view_dirs: Tensor, with_color: bool = True
-    ) -> Tuple[Tensor, Tensor | None]:
+    ) -> Dict[str, Tensor]:
         """Read density (and colour) at ray samples.
 
         Args:
@@ -126,17 +127,16 @@ class ConditionalRenderField(BaseModule):
             with_color: decode colour too.
 
         Returns:
-            raw density (B, R, S) and colour in [0, 1] (B, R, S, 3) or None.
+            ``raw`` density (B, R, S) and, with colour, ``rgb`` in [0, 1] (B, R, S, 3).
         """
         src = fields if with_color else fields[:, :1]
         feat = sample_volume(src, points, self.pc_range)  # (B, R, S, 1 [+ F])
-        raw = feat[..., 0]
-        if not with_color:
-            return raw, None
-        enc = encode_direction(view_dirs, self.dir_freqs).unsqueeze(2).expand(*feat.shape[:-1], -1)
-        rgb = torch.sigmoid(self.color_mlp(torch.cat([feat[..., 1:], enc], dim=-1)))
-        return raw, rgb
+        out = {'raw': feat[..., 0]}
+        if with_color:
+            enc = encode_direction(view_dirs, self.dir_freqs).unsqueeze(2).expand(*feat.shape[:-1], -1)
+            out['rgb'] = torch.sigmoid(self.color_mlp(torch.cat([feat[..., 1:], enc], dim=-1)))
+        return out
 
-    def field(self, fields: Tensor):
+    def field(self, fields: Tensor) -> FieldFn:
         """Bind a field volume into the ``FieldFn`` callable the renderer expects."""
         return lambda points, view_dirs, with_color: self.query(fields, points, view_dirs, with_color)

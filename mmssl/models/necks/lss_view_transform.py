@@ -145,7 +145,7 @@ class LSSViewTransform(BaseModule):
 
         ``p = inv(lidar2img) @ (u d, v d, d, 1)`` for each frustum cell's pixel ``(u, v)``
         and bin depth ``d``; ``lidar2img`` ``(B, N, 4, 4)`` maps augmented points to
-        augmented pixels (see :mod:`mmssl.models.necks.camera_geometry`). The inverse is taken
+        augmented pixels (see :mod:`mmssl.geometry.metas`). The inverse is taken
         in float64: intrinsics of ~1e3 make the float32 inverse lose centimetres.
         """
         lidar2img = _lidar2img(lidar2img)
@@ -207,14 +207,17 @@ class LSSViewTransform(BaseModule):
         img_feats: Tensor,
         lidar2img: Union[Tensor, Dict[str, Tensor]],
         points: List[Tensor] | None = None,
+        zbound: Sequence[float] | None = None,
     ) -> Dict[str, Tensor]:
         """Lift and splat into the 3D volume, before collapsing z.
 
         Args:
             img_feats: ``(B, N, C_in, fH, fW)`` image features.
             lidar2img: ``(B, N, 4, 4)`` augmented LiDAR-to-pixel matrices
-                (:func:`mmssl.models.necks.lidar2img_batch`).
+                (:func:`mmssl.geometry.lidar2img_batch`).
             points: Per-sample ``(P, >=3)`` points; required when ``depth_input``.
+            zbound: Optional ``(z_min, z_max, step)`` pooling grid along z instead of the
+                configured ``zbound`` (e.g. a render volume's z levels); x and y stay as built.
 
         Returns:
             ``volume`` ``(B, C, Z, Y, X)``, ``depth`` ``(B, N, D, fH, fW)`` (softmax
@@ -236,15 +239,42 @@ class LSSViewTransform(BaseModule):
         depth, lifted = self.get_cam_feats(img_feats, depth_img)
         geom = self.get_geometry(lidar2img)
         b = img_feats.shape[0]
-        coords, inside = points_to_voxel_coords(geom, self.grid_lower, self.voxel_size, self.grid_shape)
+        lower, size, shape = self.grid_lower, self.voxel_size, self.grid_shape
+        if zbound is not None:
+            z0, dz, nz = _grid(zbound)
+            lower, size, shape = (*lower[:2], z0), (*size[:2], dz), (*shape[:2], nz)
+        coords, inside = points_to_voxel_coords(geom, lower, size, shape)
         batch_idx = torch.arange(b, device=geom.device).view(b, 1, 1, 1, 1).expand(inside.shape)
         keep = inside.reshape(-1)
         coords = torch.cat([batch_idx.reshape(-1, 1), coords.reshape(-1, 3)], 1)[keep]
         feats = lifted.reshape(-1, self.out_channels)[keep]
-        out['volume'] = bev_pool(feats, coords, b, self.grid_shape, reduce=self.reduce)
+        out['volume'] = bev_pool(feats, coords, b, shape, reduce=self.reduce)
         out['depth'] = depth
         out['geometry'] = geom
         return out
+
+    def downsample_volume(self, volume: Tensor) -> Tensor:
+        """Apply the BEV downsampling block to every z slice of a volume.
+
+        The block is built for the ``C * Z`` channels of the configured grid, so this needs a
+        grid with one z bin (BEVFusion's ``zbound`` has one) unless the block is the identity.
+
+        Args:
+            volume: ``(B, C, Z', Y, X)`` from :meth:`forward_volume` (any ``Z'``).
+
+        Returns:
+            ``(B, C, Z', Y / downsample, X / downsample)``.
+        """
+        if isinstance(self.downsample, nn.Identity):
+            return volume
+        if self.grid_shape[2] != 1:
+            raise ValueError(
+                'LSSViewTransform.downsample_volume applies the BEV downsampling per z slice; it '
+                f'needs zbound with 1 bin, got {self.grid_shape[2]}'
+            )
+        b, c, z = volume.shape[:3]
+        slices = self.downsample(volume.transpose(1, 2).flatten(0, 1))  # (B Z, C, Y', X')
+        return slices.view(b, z, c, *slices.shape[-2:]).transpose(1, 2)
 
     def forward(
         self,

@@ -1,6 +1,7 @@
-"""Neural renderers: density parameterisations and the shared ray-sampling volume renderer."""
+"""Neural renderers: depth samplers, density parameterisations and the shared volume renderer."""
 
 from .density import NeRFDensity
-from .volume_renderer import VolumeRenderer, render_in_chunks
+from .depth_samplers import UniformDepthSampler
+from .volume_renderer import FieldFn, VolumeRenderer, render_in_chunks
 
-__all__ = ['NeRFDensity', 'VolumeRenderer', 'render_in_chunks']
+__all__ = ['FieldFn', 'NeRFDensity', 'UniformDepthSampler', 'VolumeRenderer', 'render_in_chunks']

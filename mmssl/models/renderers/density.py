@@ -3,7 +3,8 @@
 The renderer (:class:`~mmssl.models.renderers.VolumeRenderer`) composites per-sample
 opacities ``alpha``; a density module turns the field's raw output into them. This keeps
 one renderer for NeRF-style density fields (NS-MAE) and SDF fields (a NeuS alpha, as
-UniPAD uses, is another module with the same ``forward(raw, deltas, **kwargs)``).
+UniPAD uses, is another module with the same ``forward(raw, deltas, **kwargs)``). The renderer
+passes every field output but colour (e.g. ``sdf_grad``) and ``view_dirs`` as keywords.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ class NeRFDensity(nn.Module):
             raise ValueError(f"NeRFDensity: activation must be 'relu' or 'softplus', got {activation!r}")
         self.activation = activation
 
-    def forward(self, raw: Tensor, deltas: Tensor, **kwargs) -> Tensor:
-        """Args: raw (..., S) density before activation; deltas (..., S). Returns alpha (..., S)."""
+    def forward(self, raw: Tensor, deltas: Tensor, **field_outputs) -> Tensor:
+        """Alpha of each sample.
+
+        Args:
+            raw: (B, R, S) density before activation.
+            deltas: (B, R, S) bin lengths.
+            field_outputs: the field's other outputs and ``view_dirs`` (unused by NeRF).
+
+        Returns:
+            (B, R, S) alpha.
+        """
         return nerf_alpha(raw, deltas, self.activation)

@@ -1,6 +1,17 @@
-"""Model utilities: weight-init completion, fine-tuning from pre-trained checkpoints."""
+"""Model utilities: EMA teachers, weight-init completion, fine-tuning from pre-trained checkpoints."""
 
+from .ema import TeacherEMA
 from .pretrained_init import InitReport, apply_init_from, load_pretrained, read_state_dict
+from .ssl_targets import get_ssl_target, stacked_ssl_target
 from .weight_init import init_unreached_modules
 
-__all__ = ['InitReport', 'apply_init_from', 'init_unreached_modules', 'load_pretrained', 'read_state_dict']
+__all__ = [
+    'InitReport',
+    'TeacherEMA',
+    'apply_init_from',
+    'get_ssl_target',
+    'stacked_ssl_target',
+    'init_unreached_modules',
+    'load_pretrained',
+    'read_state_dict',
+]

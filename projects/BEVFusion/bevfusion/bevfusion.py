@@ -22,14 +22,13 @@ from mmdet3d.models import Base3DDetector
 from mmdet3d.structures import Det3DDataSample
 from torch import Tensor
 
-from mmssl.models.backbones import multiview_image_features
-from mmssl.models.necks import lidar2img_batch
+from mmssl.models.backbones import MultiModalEncoderMixin
 from mmssl.models.utils import apply_init_from, init_unreached_modules
 from mmssl.registry import MODELS
 
 
 @MODELS.register_module()
-class BEVFusion(Base3DDetector):
+class BEVFusion(MultiModalEncoderMixin, Base3DDetector):
     """Camera + LiDAR BEV detector.
 
     Args:
@@ -72,21 +71,9 @@ class BEVFusion(Base3DDetector):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.with_camera = img_backbone is not None
-        self.with_lidar = pts_middle_encoder is not None
-        if not (self.with_camera or self.with_lidar):
-            raise ValueError(
-                'BEVFusion needs a camera branch (img_backbone) or a LiDAR branch (pts_middle_encoder)'
-            )
-        if self.with_camera:
-            if view_transform is None:
-                raise ValueError('a camera branch needs a view_transform')
-            self.img_backbone = MODELS.build(img_backbone)
-            self.img_neck = MODELS.build(img_neck) if img_neck is not None else None
-            self.view_transform = MODELS.build(view_transform)
-        if self.with_lidar:
-            self.pts_voxel_encoder = MODELS.build(pts_voxel_encoder)
-            self.pts_middle_encoder = MODELS.build(pts_middle_encoder)
+        self.build_encoders(
+            img_backbone, img_neck, view_transform, pts_voxel_encoder, pts_middle_encoder, img_feature_level
+        )
         if self.with_camera and self.with_lidar:
             if fusion_layer is None:
                 raise ValueError('camera + LiDAR needs a fusion_layer')
@@ -95,7 +82,6 @@ class BEVFusion(Base3DDetector):
             self.fusion_layer = None
         self.pts_backbone = MODELS.build(pts_backbone)
         self.pts_neck = MODELS.build(pts_neck) if pts_neck is not None else None
-        self.img_feature_level = img_feature_level
         self.init_from = init_from
         train_pts = (train_cfg or {}).get('pts')
         test_pts = (test_cfg or {}).get('pts')
@@ -117,44 +103,12 @@ class BEVFusion(Base3DDetector):
         self.init_report = apply_init_from(self, self.init_from)
 
     # ------------------------------------------------------------------ features
-    def extract_camera_bev(
-        self,
-        imgs: Tensor,
-        batch_data_samples: List[Det3DDataSample],
-        points: List[Tensor] | None = None,
-    ) -> Tensor:
-        """Camera BEV ``(B, C_cam, Y, X)`` from images ``(B, N, 3, H, W)``."""
-        feats = multiview_image_features(imgs, self.img_backbone, self.img_neck, self.img_feature_level)
-        lidar2img = lidar2img_batch([s.metainfo for s in batch_data_samples], imgs.shape[1], imgs.device)
-        return self.view_transform(feats, lidar2img, points)
-
-    def extract_lidar_bev(self, voxel_dict: Dict[str, Tensor], batch_size: int) -> Tensor:
-        """LiDAR BEV ``(B, C_lidar, Y, X)`` from hard voxels (see the data preprocessor)."""
-        voxel_feats = self.pts_voxel_encoder(
-            voxel_dict['voxels'], voxel_dict['num_points'], voxel_dict['coors']
-        )
-        return self.pts_middle_encoder(voxel_feats, voxel_dict['coors'], batch_size)
-
     def extract_feat(
         self, batch_inputs_dict: dict, batch_data_samples: List[Det3DDataSample]
     ) -> List[Tensor]:
-        """Multi-scale BEV features after fusion and the BEV encoder."""
-        batch_size = len(batch_data_samples)
-        bevs = []
-        if self.with_camera:
-            if 'imgs' not in batch_inputs_dict:
-                raise KeyError("camera branch: inputs have no 'imgs' (B, N, 3, H, W)")
-            bevs.append(
-                self.extract_camera_bev(
-                    batch_inputs_dict['imgs'], batch_data_samples, batch_inputs_dict.get('points')
-                )
-            )
-        if self.with_lidar:
-            if 'voxels' not in batch_inputs_dict:
-                raise KeyError(
-                    "LiDAR branch: inputs have no 'voxels'; use a data preprocessor with voxel=True"
-                )
-            bevs.append(self.extract_lidar_bev(batch_inputs_dict['voxels'], batch_size))
+        """Multi-scale BEV features after fusion and the BEV encoder (encoders: the shared
+        :class:`~mmssl.models.backbones.MultiModalEncoderMixin`)."""
+        bevs = self.encoder_bevs(batch_inputs_dict, batch_data_samples)
         x = self.fusion_layer(bevs) if self.fusion_layer is not None else bevs[0]
         x = self.pts_backbone(x)
         if self.pts_neck is not None:

@@ -14,14 +14,17 @@ IMG_HW = (128, 352)
 # The tiny configs let the pipeline mask the LiDAR; the keyframe batch here is not masked, so the
 # model masks it (90% of the encoder's 0.45 m voxels).
 MODEL_LIDAR_MASK = dict(
-    voxel_size=[0.45, 0.45, 0.2], point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0], ratio=0.9
+    type='VoxelMasker',
+    voxel_size=[0.45, 0.45, 0.2],
+    point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0],
+    ratio=0.9,
 )
 
 
 def build(name, **overrides):
     cfg = Config.fromfile(TINY[name])
     if name != 'bevdet':
-        overrides.setdefault('lidar_mask', MODEL_LIDAR_MASK)
+        overrides.setdefault('lidar_masker', MODEL_LIDAR_MASK)
     for key, value in overrides.items():
         if '.' in key:
             cfg.merge_from_dict({f'model.{key}': value})
@@ -76,7 +79,7 @@ def test_masked_patches_hidden_from_image_encoder(batch):
     seen = {}
     model.img_backbone.register_forward_pre_hook(lambda m, a: seen.update(x=a[0]))
     data = model.data_preprocessor(copy.deepcopy(batch), training=True)
-    masked, _ = model.mask_inputs(data['inputs'], data['data_samples'])
+    masked = model.mask_inputs(data['inputs'], data['data_samples']).inputs
     model.extract_feat(masked, data['data_samples'])
     s = model.img_masker.patch_size
     x = seen['x'].view(1, 6, 3, *IMG_HW)
@@ -98,7 +101,7 @@ def test_masked_lidar_voxels_absent_from_encoder_input(batch):
     model.pts_voxel_encoder.register_forward_pre_hook(lambda m, a: seen.update(coors=a[2]))
     data = model.data_preprocessor(copy.deepcopy(batch), training=True)
     all_voxels = data['inputs']['voxels']['coors'][:, 1:]
-    masked, masked_pts = model.mask_inputs(data['inputs'], data['data_samples'])
+    masked, masked_pts, _ = model.mask_inputs(data['inputs'], data['data_samples'])
     model.extract_feat(masked, data['data_samples'])
     enc = seen['coors'][:, 1:]
     vs, pcr = model.lidar_masker.voxel_size, model.lidar_masker.point_cloud_range
@@ -114,14 +117,15 @@ def test_masked_lidar_voxels_absent_from_encoder_input(batch):
 
 
 def test_pipeline_masks_are_used_and_double_masking_fails(batch):
-    model = build('bevfusion', lidar_mask=None)
+    model = build('bevfusion', lidar_masker=None)
     data = model.data_preprocessor(copy.deepcopy(batch), training=True)
     s = model.img_masker.patch_size
     mask = torch.zeros(6, IMG_HW[0] // s, IMG_HW[1] // s, dtype=torch.bool)
     mask[:, ::2] = True
     pts = data['inputs']['points'][0]
     data['data_samples'][0].ssl_targets = BaseDataElement(img_patch_mask=mask, masked_points=pts[:100])
-    masked, masked_pts = model.mask_inputs(data['inputs'], data['data_samples'])
+    masked, masked_pts, lidar_masked = model.mask_inputs(data['inputs'], data['data_samples'])
+    assert lidar_masked
     assert torch.equal(masked['img_patch_mask'][0], mask)
     assert torch.equal(masked_pts[0], pts[:100])
     assert masked['voxels'] is data['inputs']['voxels']
@@ -131,8 +135,8 @@ def test_pipeline_masks_are_used_and_double_masking_fails(batch):
 
 
 def test_shared_mask_option_reproduces_official_single_mask():
-    model = build('bevfusion', img_mask=dict(patch_size=4, ratio=0.5, shared=True))
-    mask = model.img_masker.generate(2, 6, IMG_HW)
+    model = build('bevfusion', img_masker=dict(type='ImagePatchMasker', patch_size=4, ratio=0.5, shared=True))
+    mask = model.img_masker.generate_batch(2, 6, IMG_HW)
     assert (mask == mask[0, 0]).all() and mask[0, 0].sum() == mask[0, 0].numel() // 2
 
 
@@ -165,7 +169,9 @@ def test_repeating_one_batch_drives_loss_down(nsmae_batch_2cams):
 
 
 def test_random_viewpoint_option_renders_lidar_depth(batch):
-    model = build('centerpoint', num_rand_views=2, rand_view_size=(16, 44))
+    model = build(
+        'centerpoint', rand_sampler=dict(type='RandomViewRaySampler', num_views=2, view_size=(16, 44))
+    )
     data = model.data_preprocessor(copy.deepcopy(batch), training=True)
     losses = model(**data, mode='loss')
     assert 'loss_depth_rand' in losses and torch.isfinite(losses['loss_depth_rand'])
@@ -213,17 +219,19 @@ def test_perspective_targets_use_augmented_lidar2img_once(batch):
         [(xyz1 @ torch.from_numpy(rot).T)[:, :3].float(), pts[:, 3:]], 1
     )
     data = model.data_preprocessor(aug_batch, training=True)
-    depth, _, lidar2img = model.perspective_targets(
-        data['inputs'], data['data_samples'], data['inputs']['points']
+    ctx = model.render_context(
+        data['inputs'], data['data_samples'], model.mask_inputs(data['inputs'], data['data_samples'])
     )
+    depth, _ = model.per_sampler.target_maps(ctx)
     torch.testing.assert_close(
-        lidar2img[0].double(), torch.from_numpy(new['lidar2img']), rtol=1e-5, atol=1e-3
+        ctx.lidar2img[0].double(), torch.from_numpy(new['lidar2img']), rtol=1e-5, atol=1e-3
     )
     # The augmented points land where the original points did, mirrored: depth maps agree.
     plain = model.data_preprocessor(copy.deepcopy(batch), training=True)
-    depth0, _, _ = model.perspective_targets(
-        plain['inputs'], plain['data_samples'], plain['inputs']['points']
+    plain_ctx = model.render_context(
+        plain['inputs'], plain['data_samples'], model.mask_inputs(plain['inputs'], plain['data_samples'])
     )
+    depth0, _ = model.per_sampler.target_maps(plain_ctx)
     hits = (depth > 0) & (depth0.flip(-1) > 0)
     assert hits.sum() > 500
     torch.testing.assert_close(depth[hits], depth0.flip(-1)[hits], rtol=0, atol=0.05)

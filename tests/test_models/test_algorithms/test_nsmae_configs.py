@@ -56,7 +56,7 @@ def test_full_model_configs_build(name):
     model = MODELS.build(cfg.model)
     assert model.with_camera == (name != 'centerpoint')
     assert model.with_lidar == (name != 'bevdet')
-    assert model.per_renderer.step == 0.8 and model.bev_renderer.step == 0.2
+    assert model.per_renderer.sampler.step == 0.8 and model.bev_renderer.sampler.step == 0.2
     assert model.loss_depth_per.loss_weight == 1e-2 and model.loss_depth_bev.loss_weight == 1e-2
     assert (model.loss_rgb is None) == (name == 'centerpoint')
     if model.with_camera:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmssl.models.necks import ConvFuser, GeneralizedLSSFPN, LSSViewTransform, lidar2img_batch
+from mmssl.geometry import lidar2img_batch
+from mmssl.models.necks import ConvFuser, GeneralizedLSSFPN, LSSViewTransform
 from mmssl.testing.synthetic_batch import nuscenes_keyframe_batch, synthetic_multimodal_batch
 
 

@@ -15,7 +15,7 @@ def test_bev_ray_through_horizontal_slab_closed_form():
     def field(points, view_dirs, with_color):
         z = points[..., 2]
         raw = torch.where((z <= top) & (z > bottom), torch.full_like(z, sigma), torch.zeros_like(z))
-        return raw, None
+        return {'raw': raw}
 
     origins = torch.tensor([[[0.0, 0.0, 3.0], [5.0, -2.0, 3.0]]])
     dirs = torch.tensor([[[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]]])
@@ -62,7 +62,7 @@ def test_render_field_shapes_view_conditioning_and_gradients():
     assert vol.grad.abs().sum() > 0 and torch.isfinite(vol.grad).all()
     # colour depends on the view direction at the same point
     pts = torch.zeros(1, 2, 1, 3)
-    _, rgb = head.query(fields[:1], pts, torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]]))
+    rgb = head.query(fields[:1], pts, torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]]))['rgb']
     assert not torch.allclose(rgb[0, 0], rgb[0, 1])
 
 

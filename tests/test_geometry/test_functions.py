@@ -1,4 +1,4 @@
-"""Pure functions of mmssl.datasets.transforms.functional against closed forms / loops."""
+"""mmssl.geometry and mmssl.ops.masking against closed forms / reference loops."""
 
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmssl.datasets.transforms import functional as F
+from mmssl import geometry as F
+from mmssl.ops import masking as M
 
 
 def test_pad_and_compose():
@@ -106,34 +107,34 @@ def test_unique_voxels_linear_equals_rows():
 
 @pytest.mark.parametrize('ratio', [0.0, 0.25, 0.5, 0.9, 1.0])
 def test_exact_random_mask(ratio):
-    m = F.exact_random_mask(1001, ratio, torch.Generator().manual_seed(0))
+    m = M.exact_random_mask(1001, ratio, torch.Generator().manual_seed(0))
     assert int(m.sum()) == round(ratio * 1001)
 
 
 def test_image_patch_mask_exact_shared_and_seeded():
     g = torch.Generator().manual_seed(3)
-    m = F.image_patch_mask(6, (256, 704), 8, 0.5, generator=g)
+    m = M.image_patch_mask(6, (256, 704), 8, 0.5, generator=g)
     assert m.shape == (6, 32, 88) and m.dtype == torch.bool
     assert m.flatten(1).sum(1).tolist() == [1408] * 6
     assert not all(torch.equal(m[0], m[i]) for i in range(1, 6))
-    s = F.image_patch_mask(6, (128, 352), 4, 0.5, shared=True, generator=g)
+    s = M.image_patch_mask(6, (128, 352), 4, 0.5, shared=True, generator=g)
     assert s.shape == (6, 32, 88) and all(torch.equal(s[0], s[i]) for i in range(6))
-    a = F.image_patch_mask(2, (32, 32), 4, 0.3, generator=torch.Generator().manual_seed(9))
-    b = F.image_patch_mask(2, (32, 32), 4, 0.3, generator=torch.Generator().manual_seed(9))
+    a = M.image_patch_mask(2, (32, 32), 4, 0.3, generator=torch.Generator().manual_seed(9))
+    b = M.image_patch_mask(2, (32, 32), 4, 0.3, generator=torch.Generator().manual_seed(9))
     assert torch.equal(a, b) and a.flatten(1).sum(1).tolist() == [round(0.3 * 64)] * 2
     with pytest.raises(ValueError, match='divisible'):
-        F.image_patch_mask(1, (30, 32), 4, 0.5)
+        M.image_patch_mask(1, (30, 32), 4, 0.5)
 
 
 def test_range_aware_and_bev_guided_counts():
     g = torch.Generator().manual_seed(4)
     xy = (torch.rand(5000, 2, generator=g, dtype=torch.float64) - 0.5) * 160
-    mask = F.range_aware_voxel_mask(xy, (30.0, 50.0), (0.9, 0.7, 0.5), g)
+    mask = M.range_aware_voxel_mask(xy, (30.0, 50.0), (0.9, 0.7, 0.5), g)
     dist = xy.norm(dim=1)
     for band, ratio in ((dist <= 30, 0.9), ((dist > 30) & (dist <= 50), 0.7), (dist > 50, 0.5)):
         assert int(mask[band].sum()) == round(ratio * int(band.sum()))
     occ = torch.rand(40, 30, generator=g) < 0.2
-    ne, e = F.bev_guided_mask(occ, 0.5, 0.25, g)
+    ne, e = M.bev_guided_mask(occ, 0.5, 0.25, g)
     assert not (ne & e).any() and not (ne & ~occ).any() and not (e & occ).any()
     assert int(ne.sum()) == round(0.5 * int(occ.sum()))
     assert int(e.sum()) == round(0.25 * int((~occ).sum()))

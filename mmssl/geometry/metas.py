@@ -16,14 +16,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .camera import pad_cam2img
 
-def _as_4x4(mat: np.ndarray) -> np.ndarray:
-    mat = np.asarray(mat, dtype=np.float64)
-    if mat.shape[-2:] == (4, 4):
-        return mat
-    out = np.tile(np.eye(4), mat.shape[:-2] + (1, 1))
-    out[..., : mat.shape[-2], : mat.shape[-1]] = mat
-    return out
+
+def _as_4x4(mat) -> np.ndarray:
+    """float64 ``(..., 4, 4)`` of a stored (list of) 3x3 / 3x4 / 4x4 matrices."""
+    return pad_cam2img(torch.as_tensor(np.asarray(mat, dtype=np.float64))).numpy()
 
 
 def lidar2img_from_meta(meta: dict, num_cams: int) -> np.ndarray:

@@ -1,0 +1,190 @@
+"""The camera+LiDAR base every pre-training method of mmssl inherits.
+
+:class:`MultiModalSelfSupervisor` builds the detector's encoders through the builder the
+detectors use (:class:`~mmssl.models.backbones.MultiModalEncoderMixin`, same module names, so
+checkpoints fine-tune with an identity key map), the registered maskers
+(:mod:`mmssl.models.maskers`) and the base's ``target_generator``/``teacher`` slots, and provides
+what methods share: masking with one rule for the pipeline and model paths, the encoder volume
+(camera volume on a chosen z grid plus LiDAR volume) and the unmasked render context. A method
+class holds its own heads and loss wiring.
+"""
+
+from __future__ import annotations
+
+from typing import List, NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmssl.geometry import lidar2img_batch
+from mmssl.models.backbones import MultiModalEncoderMixin
+from mmssl.models.ray_samplers import RenderContext
+from mmssl.models.utils.ssl_targets import stacked_ssl_target
+from mmssl.registry import MODELS
+
+from .base import BaseSelfSupervisor
+
+
+class MaskedInputs(NamedTuple):
+    """Output of :meth:`MultiModalSelfSupervisor.mask_inputs`.
+
+    Attributes:
+        inputs: the inputs with masked images (``imgs``, ``img_patch_mask``) and visible LiDAR
+            (``points``, re-voxelised ``voxels`` when the model masked them).
+        masked_points: per sample ``(K_i, C)`` removed points (empty when LiDAR is not masked).
+        lidar_masked: whether a LiDAR mask was applied (by the pipeline or the model).
+    """
+
+    inputs: dict
+    masked_points: List[Tensor]
+    lidar_masked: bool
+
+
+class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
+    """Encoders, maskers and shared volumes of camera and/or LiDAR pre-training.
+
+    Masking rule (one path per modality): images are masked when ``img_masker`` is set, with the
+    pipeline's ``ssl_targets.img_patch_mask`` when present (drawn by the masker otherwise) and the
+    masker's fill token; LiDAR is masked by the pipeline (``ssl_targets.masked_points``) or by
+    ``lidar_masker``, never both.
+
+    Args:
+        data_preprocessor: e.g. ``TorchVoxelDataPreprocessor`` with ``voxel=True`` (LiDAR).
+        img_backbone, img_neck, view_transform: camera encoder (as in the detector).
+        pts_voxel_encoder, pts_middle_encoder: LiDAR encoder (as in the detector).
+        img_feature_level: FPN level fed to the view transform.
+        img_masker: config of an :class:`~mmssl.models.maskers.ImagePatchMasker`.
+        lidar_masker: config of a model-side LiDAR masker (e.g.
+            :class:`~mmssl.models.maskers.VoxelMasker`).
+        target_generator, teacher: the base's frozen and EMA slots.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(
+        self,
+        data_preprocessor: dict | None = None,
+        img_backbone: dict | None = None,
+        img_neck: dict | None = None,
+        view_transform: dict | None = None,
+        pts_voxel_encoder: dict | None = None,
+        pts_middle_encoder: dict | None = None,
+        img_feature_level: int = 0,
+        img_masker: dict | None = None,
+        lidar_masker: dict | None = None,
+        target_generator: dict | None = None,
+        teacher: dict | None = None,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor,
+            target_generator=target_generator,
+            teacher=teacher,
+            init_cfg=init_cfg,
+        )
+        self.build_encoders(
+            img_backbone, img_neck, view_transform, pts_voxel_encoder, pts_middle_encoder, img_feature_level
+        )
+        self.img_masker = MODELS.build(img_masker) if img_masker is not None else None
+        self.lidar_masker = MODELS.build(lidar_masker) if lidar_masker is not None else None
+        self.build_teacher()
+
+    # ------------------------------------------------------------------ masking
+    def mask_inputs(self, inputs: dict, data_samples: Sequence) -> MaskedInputs:
+        """Apply the image and LiDAR masks (see the class docstring for the rule).
+
+        Raises:
+            ValueError: LiDAR masked by both the pipeline and ``lidar_masker``.
+        """
+        out = dict(inputs)
+        points = inputs.get('points')
+        masked_pts: List[Tensor] = [p[:0] for p in points] if points is not None else []
+        lidar_masked = False
+        if points is not None:
+            from_pipe = self.get_ssl_target(data_samples, 'masked_points', required=False)
+            if all(m is not None for m in from_pipe):
+                if self.lidar_masker is not None:
+                    raise ValueError(
+                        f'{type(self).__name__}: LiDAR masked twice: the pipeline provides masked_points '
+                        'and the model has a lidar_masker; drop one'
+                    )
+                masked_pts = [
+                    torch.as_tensor(m, device=points[0].device).to(points[0].dtype) for m in from_pipe
+                ]
+                lidar_masked = True
+            elif self.lidar_masker is not None:
+                visible, masked_pts = self.lidar_masker.mask_batch(points)
+                out['points'] = visible
+                if self.with_lidar:
+                    out['voxels'] = self.data_preprocessor.voxelize(visible, data_samples)
+                lidar_masked = True
+        if self.img_masker is not None and 'imgs' in inputs:
+            imgs = inputs['imgs']
+            b, n, _, h, w = imgs.shape
+            mask = stacked_ssl_target(data_samples, 'img_patch_mask', imgs.device)
+            if mask is None:
+                mask = self.img_masker.generate_batch(b, n, (h, w)).to(imgs.device)
+            out['img_patch_mask'] = mask.bool()
+            out['imgs'] = self.img_masker(imgs, mask.bool())
+        return MaskedInputs(out, masked_pts, lidar_masked)
+
+    # ------------------------------------------------------------------ embedding
+    def encoder_volume(
+        self,
+        inputs: dict,
+        data_samples: Sequence,
+        point_cloud_range: Sequence[float],
+        z_bins: int,
+        lidar_channels: int,
+        fuse: str = 'concat',
+    ) -> Tensor:
+        """Fused embedding volume ``(B, C, Z, Y, X)`` of the (masked) inputs.
+
+        The camera volume is pooled at ``z_bins`` levels over the range's z extent; both volumes
+        are resampled trilinearly to ``z_bins`` levels on the LiDAR volume's x-y grid (the camera
+        volume's when camera-only), then concatenated (``C = C_I + C_L``) or added.
+        """
+        vols = []
+        if self.with_camera:
+            pcr = point_cloud_range
+            vols.append(
+                self.camera_volume(inputs, data_samples, (pcr[2], pcr[5], (pcr[5] - pcr[2]) / z_bins))
+            )
+        if self.with_lidar:
+            vols.append(self.lidar_volume(inputs, len(data_samples), lidar_channels))
+        size = (z_bins, *vols[-1].shape[-2:])
+        vols = [
+            v
+            if tuple(v.shape[2:]) == size
+            else F.interpolate(v, size=size, mode='trilinear', align_corners=False)
+            for v in vols
+        ]
+        if fuse == 'concat':
+            return torch.cat(vols, dim=1)
+        if fuse == 'add':
+            return torch.stack(vols).sum(0)
+        raise ValueError(f"fuse must be 'concat' or 'add', got {fuse!r}")
+
+    # ------------------------------------------------------------------ targets
+    def colour_image(self, imgs: Tensor) -> Tensor:
+        """Undo the preprocessor normalisation: (B, N, 3, H, W) in [0, 1]."""
+        dp = self.data_preprocessor
+        if getattr(dp, '_enable_normalize', False):
+            imgs = imgs * dp.std.view(1, 1, 3, 1, 1) + dp.mean.view(1, 1, 3, 1, 1)
+        return (imgs / 255.0).clamp(0, 1)
+
+    def render_context(self, inputs: dict, data_samples: Sequence, masked: MaskedInputs) -> RenderContext:
+        """The unmasked observations: all points (visible + masked), colour of the unmasked
+        ``inputs['imgs']`` and ``lidar2img``."""
+        points = masked.inputs.get('points')
+        all_points = (
+            [torch.cat([p[:, :3], m[:, :3].to(p)]) for p, m in zip(points, masked.masked_points)]
+            if points is not None
+            else None
+        )
+        colour = lidar2img = None
+        if 'imgs' in inputs:
+            imgs = inputs['imgs']
+            colour = self.colour_image(imgs)
+            lidar2img = lidar2img_batch([s.metainfo for s in data_samples], imgs.shape[1], imgs.device)
+        return RenderContext(data_samples, all_points, colour, lidar2img)

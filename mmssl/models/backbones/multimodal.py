@@ -1,0 +1,126 @@
+"""The camera and LiDAR encoders shared by the detectors and every pre-training method.
+
+:class:`MultiModalEncoderMixin` builds the encoder modules under the detector's attribute names
+(``img_backbone``, ``img_neck``, ``view_transform``, ``pts_voxel_encoder``,
+``pts_middle_encoder``), so a pre-training checkpoint fine-tunes a detector with an identity key
+map, and runs them: camera features, camera BEV (detectors) or a camera volume on a chosen z grid
+(rendering methods), LiDAR BEV or LiDAR volume.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+from torch import Tensor
+
+from mmssl.geometry import lidar2img_batch
+from mmssl.registry import MODELS
+
+from .multiview import multiview_image_features
+
+
+class MultiModalEncoderMixin:
+    """Build and run the camera branch and the LiDAR branch of a BEV model.
+
+    Mixed into ``nn.Module`` subclasses (BEVFusion-family detectors and
+    :class:`~mmssl.models.algorithms.MultiModalSelfSupervisor`); call :meth:`build_encoders` in
+    ``__init__`` after ``super().__init__()``.
+    """
+
+    with_camera: bool
+    with_lidar: bool
+
+    def build_encoders(
+        self,
+        img_backbone: dict | None = None,
+        img_neck: dict | None = None,
+        view_transform: dict | None = None,
+        pts_voxel_encoder: dict | None = None,
+        pts_middle_encoder: dict | None = None,
+        img_feature_level: int = 0,
+    ) -> None:
+        """Build whichever branches are configured.
+
+        Args:
+            img_backbone, img_neck, view_transform: camera branch (``img_backbone`` set = with
+                camera; it needs a ``view_transform``).
+            pts_voxel_encoder, pts_middle_encoder: LiDAR branch (``pts_middle_encoder`` set =
+                with LiDAR).
+            img_feature_level: FPN level fed to the view transform.
+
+        Raises:
+            ValueError: no branch, or a camera branch without a view transform.
+        """
+        name = type(self).__name__
+        self.with_camera = img_backbone is not None
+        self.with_lidar = pts_middle_encoder is not None
+        if not (self.with_camera or self.with_lidar):
+            raise ValueError(
+                f'{name} needs a camera branch (img_backbone) and/or a LiDAR branch (pts_middle_encoder)'
+            )
+        if self.with_camera:
+            if view_transform is None:
+                raise ValueError(f'{name}: a camera branch needs a view_transform')
+            self.img_backbone = MODELS.build(img_backbone)
+            self.img_neck = MODELS.build(img_neck) if img_neck is not None else None
+            self.view_transform = MODELS.build(view_transform)
+        if self.with_lidar:
+            self.pts_voxel_encoder = MODELS.build(pts_voxel_encoder)
+            self.pts_middle_encoder = MODELS.build(pts_middle_encoder)
+        self.img_feature_level = img_feature_level
+
+    # ------------------------------------------------------------------ inputs
+    @staticmethod
+    def require_input(inputs: dict, key: str, hint: str) -> object:
+        """``inputs[key]`` or a KeyError that says which branch needed it and how to provide it."""
+        if key not in inputs:
+            raise KeyError(f'inputs have no {key!r}: {hint}')
+        return inputs[key]
+
+    def camera_inputs(self, inputs: dict, data_samples: Sequence) -> tuple:
+        """Images ``(B, N, 3, H, W)``, their features ``(B, N, C, fH, fW)`` and ``lidar2img``."""
+        imgs = self.require_input(inputs, 'imgs', 'the camera branch needs images (B, N, 3, H, W)')
+        feats = multiview_image_features(imgs, self.img_backbone, self.img_neck, self.img_feature_level)
+        lidar2img = lidar2img_batch([s.metainfo for s in data_samples], imgs.shape[1], imgs.device)
+        return imgs, feats, lidar2img
+
+    # ------------------------------------------------------------------ camera
+    def camera_bev(self, inputs: dict, data_samples: Sequence) -> Tensor:
+        """Camera BEV ``(B, C_cam, Y, X)`` (the view transform's forward)."""
+        _, feats, lidar2img = self.camera_inputs(inputs, data_samples)
+        return self.view_transform(feats, lidar2img, inputs.get('points'))
+
+    def camera_volume(self, inputs: dict, data_samples: Sequence, zbound: Sequence[float]) -> Tensor:
+        """Camera volume ``(B, C_cam, Z, Y', X')`` pooled on ``zbound = (z_min, z_max, step)``,
+        with the view transform's BEV downsampling applied per z slice (the detector's weights)."""
+        _, feats, lidar2img = self.camera_inputs(inputs, data_samples)
+        vol = self.view_transform.forward_volume(feats, lidar2img, inputs.get('points'), zbound=zbound)
+        return self.view_transform.downsample_volume(vol['volume'])
+
+    # ------------------------------------------------------------------ LiDAR
+    def lidar_bev(self, inputs: dict, batch_size: int) -> Tensor:
+        """LiDAR BEV ``(B, C_L * Z_L, Y, X)`` of the sparse encoder from hard voxels."""
+        voxels: Dict[str, Tensor] = self.require_input(
+            inputs, 'voxels', 'the LiDAR branch needs voxels; use a data preprocessor with voxel=True'
+        )
+        feats = self.pts_voxel_encoder(voxels['voxels'], voxels['num_points'], voxels['coors'])
+        bev = self.pts_middle_encoder(feats, voxels['coors'], batch_size)
+        return bev[0] if isinstance(bev, (list, tuple)) else bev
+
+    def lidar_volume(self, inputs: dict, batch_size: int, channels: int) -> Tensor:
+        """LiDAR volume ``(B, C_L, Z_L, Y, X)``: the BEV unflattened with ``C_L = channels``."""
+        bev = self.lidar_bev(inputs, batch_size)
+        if bev.shape[1] % channels:
+            raise ValueError(
+                f'LiDAR BEV has {bev.shape[1]} channels, not a multiple of lidar_channels={channels}'
+            )
+        return bev.view(bev.shape[0], channels, -1, *bev.shape[-2:])
+
+    def encoder_bevs(self, inputs: dict, data_samples: List) -> List[Tensor]:
+        """The BEV maps of the configured branches, camera first."""
+        bevs = []
+        if self.with_camera:
+            bevs.append(self.camera_bev(inputs, data_samples))
+        if self.with_lidar:
+            bevs.append(self.lidar_bev(inputs, len(data_samples)))
+        return bevs

@@ -1,0 +1,8 @@
+"""Registered ray samplers: which rays a rendering method renders, with their targets."""
+
+from .bev import BEVRaySampler
+from .bundle import RayBundle, RenderContext
+from .perspective import PerspectiveRaySampler
+from .random_view import RandomViewRaySampler
+
+__all__ = ['BEVRaySampler', 'PerspectiveRaySampler', 'RandomViewRaySampler', 'RayBundle', 'RenderContext']
