@@ -90,6 +90,32 @@ def test_volume_equals_manual_splat_and_bev_layout():
     torch.testing.assert_close(bev[:, 1 * 2 + 1], out['volume'][:, 1, 1])
 
 
+def test_volume_on_another_z_grid_and_per_slice_downsampling():
+    """``zbound`` re-pools the same lifted points on a finer z grid (sums per column agree) and
+    ``downsample_volume`` applies the detector's BEV block to each z slice."""
+    torch.manual_seed(0)
+    batch = synthetic_multimodal_batch(batch_size=1, num_cams=2, image_size=(32, 64))
+    mats = lidar2img_batch([s.metainfo for s in batch['data_samples']], 2)
+    vt = _vt(
+        image_size=(32, 64), feature_size=(4, 8), dbound=(1.0, 31.0, 6.0), zbound=(-4, 4, 8.0), downsample=2
+    )
+    vt.eval()
+    feats = torch.randn(1, 2, 8, 4, 8)
+    coarse = vt.forward_volume(feats, mats)['volume']  # (1, 4, 1, 32, 32)
+    fine = vt.forward_volume(feats, mats, zbound=(-4, 4, 2.0))['volume']
+    assert coarse.shape == (1, 4, 1, 32, 32) and fine.shape == (1, 4, 4, 32, 32)
+    torch.testing.assert_close(fine.sum(2), coarse[:, :, 0], atol=1e-5, rtol=1e-5)
+    down = vt.downsample_volume(fine)
+    assert down.shape == (1, 4, 4, 16, 16)
+    for z in range(4):
+        torch.testing.assert_close(down[:, :, z], vt.downsample(fine[:, :, z]))
+    # the per-slice block equals the detector's own BEV path on the one-bin grid
+    torch.testing.assert_close(vt.downsample_volume(coarse)[:, :, 0], vt(feats, mats))
+    two_bins = _vt(zbound=(-4, 4, 4.0), downsample=2)
+    with pytest.raises(ValueError, match='1 bin'):
+        two_bins.downsample_volume(torch.zeros(1, 4, 3, 32, 32))
+
+
 def test_depth_input_projection_matches_points(keyframe):
     vt = _vt(depth_input=True, depth_channels=8)
     meta = keyframe['data_samples'][0].metainfo

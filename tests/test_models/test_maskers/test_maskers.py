@@ -1,0 +1,83 @@
+"""Registered maskers: one vocabulary and one implementation for the pipeline and the model."""
+
+import copy
+
+import pytest
+import torch
+from mmdet3d.structures.points import LiDARPoints
+
+from mmssl.registry import MODELS, TRANSFORMS
+
+PCR = [-20.0, -20.0, -3.0, 20.0, 20.0, 3.0]
+
+
+def _cloud(n=4000, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    xyz = (torch.rand(n, 3, generator=g) * 2 - 1) * torch.tensor([25.0, 25.0, 3.5])
+    return torch.cat([xyz, torch.rand(n, 2, generator=g)], 1)
+
+
+@pytest.mark.parametrize('mode', ['random', 'range_aware'])
+def test_pipeline_transform_equals_model_masker(mode):
+    args = dict(
+        point_cloud_range=PCR,
+        voxel_size=[0.5, 0.5, 0.5],
+        ratio=0.8,
+        mode=mode,
+        range_band_edges=(10.0,),
+        range_ratios=(0.9, 0.5),
+    )
+    masker = MODELS.build(dict(type='VoxelMasker', **args))
+    transform = TRANSFORMS.build(dict(type='LidarVoxelMask', seed=3, **args))
+    pts = _cloud()
+    out = transform(dict(points=LiDARPoints(pts.clone(), points_dim=5)))
+    ref = masker(pts.clone(), torch.Generator().manual_seed(3))
+    assert torch.equal(out['masked_points'], ref.masked)
+    assert torch.equal(out['points'].tensor, ref.visible)
+    assert torch.equal(out['masked_voxel_coords'], ref.masked_voxels)
+    # outside the range nothing is masked; inside, the ratio is exact
+    outside = ~((pts[:, :3] >= torch.tensor(PCR[:3])) & (pts[:, :3] < torch.tensor(PCR[3:]))).all(1)
+    assert not ref.point_mask[outside].any()
+    n_vox = len(ref.masked_voxels) + len(ref.visible_voxels)
+    if mode == 'random':
+        assert len(ref.masked_voxels) == round(0.8 * n_vox)
+
+
+def test_voxel_masker_rejects_unknown_mode():
+    with pytest.raises(ValueError, match='mode'):
+        MODELS.build(dict(type='VoxelMasker', point_cloud_range=PCR, voxel_size=[1, 1, 1], mode='blocks'))
+
+
+def test_image_masker_pipeline_equivalence_token_and_zero_fill():
+    learn = MODELS.build(dict(type='ImagePatchMasker', patch_size=4, ratio=0.25))
+    zero = MODELS.build(dict(type='ImagePatchMasker', patch_size=4, ratio=0.25, learnable_token=False))
+    assert [n for n, _ in learn.named_parameters()] == ['mask_token'] and not list(zero.parameters())
+    transform = TRANSFORMS.build(dict(type='ImagePatchMask', patch_size=4, ratio=0.25, seed=7))
+    res = transform(dict(img=[None] * 3, img_shape=(16, 24)))
+    mask = learn.generate(3, (16, 24), torch.Generator().manual_seed(7))
+    assert torch.equal(res['img_patch_mask'], mask)
+    assert (mask.flatten(1).sum(1) == round(0.25 * 24)).all()
+    imgs = torch.randn(1, 3, 3, 16, 24)
+    with torch.no_grad():
+        learn.mask_token.fill_(5.0)
+    pix = mask[None].repeat_interleave(4, 2).repeat_interleave(4, 3).unsqueeze(2).expand_as(imgs)
+    a, b = learn(imgs, mask[None]), zero(imgs, mask[None])
+    assert (a[pix] == 5.0).all() and (b[pix] == 0).all()
+    assert torch.equal(a[~pix], imgs[~pix]) and torch.equal(b[~pix], imgs[~pix])
+    shared = MODELS.build(dict(type='ImagePatchMasker', patch_size=4, ratio=0.5, shared=True))
+    batch = shared.generate_batch(2, 3, (16, 24))
+    assert (batch == batch[0, 0]).all()
+
+
+def test_bev_guided_masker_matches_transform():
+    args = dict(point_cloud_range=PCR, bev_cell_size=[2.0, 2.0], ratio_nonempty=0.5, ratio_empty=0.25)
+    pts = _cloud(seed=1)
+    out = TRANSFORMS.build(dict(type='BEVGuidedMask', seed=4, **args))(
+        dict(points=LiDARPoints(pts.clone(), 5))
+    )
+    ref = MODELS.build(dict(type='BEVGuidedMasker', **args))(
+        copy.deepcopy(pts), torch.Generator().manual_seed(4)
+    )
+    assert torch.equal(out['bev_mask_nonempty'], ref.mask_nonempty)
+    assert torch.equal(out['masked_points'], ref.masked)
+    assert int(ref.mask_empty.sum()) == round(0.25 * int((~ref.nonempty).sum()))
