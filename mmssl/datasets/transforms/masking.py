@@ -11,8 +11,6 @@ sequence of masks, for tests and debugging).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -49,22 +47,13 @@ class ImagePatchMask(_SeededTransform):
     of the normalised image by its masker's learnable token).
 
     Args:
-        ratio, patch_size, shared: as :class:`~mmssl.models.maskers.ImagePatchMasker`.
         seed: see the module docstring.
         out_key: results key of the mask.
+        **masker_args: ``patch_size``, ``ratio``, ``shared`` of the masker.
     """
 
-    def __init__(
-        self,
-        ratio: float = 0.5,
-        patch_size: int = 8,
-        shared: bool = False,
-        seed: int | None = None,
-        out_key: str = 'img_patch_mask',
-    ) -> None:
-        self.masker = ImagePatchMasker(
-            patch_size=patch_size, ratio=ratio, shared=shared, learnable_token=False
-        )
+    def __init__(self, seed: int | None = None, out_key: str = 'img_patch_mask', **masker_args) -> None:
+        self.masker = ImagePatchMasker(learnable_token=False, **masker_args)
         self.out_key = out_key
         self._init_rng(seed)
 
@@ -83,22 +72,13 @@ class LidarVoxelMask(_SeededTransform):
     ``(z, y, x)`` voxel indices. Points outside the range are never masked (filter them first).
 
     Args:
-        point_cloud_range, voxel_size, ratio, mode, range_band_edges, range_ratios: as
-            :class:`~mmssl.models.maskers.VoxelMasker`.
         seed: see the module docstring.
+        **masker_args: ``point_cloud_range``, ``voxel_size``, ``ratio``, ``mode``,
+            ``range_band_edges``, ``range_ratios`` of the masker.
     """
 
-    def __init__(
-        self,
-        point_cloud_range: Sequence[float],
-        voxel_size: Sequence[float],
-        ratio: float = 0.9,
-        mode: str = 'random',
-        range_band_edges: Sequence[float] = (30.0, 50.0),
-        range_ratios: Sequence[float] = (0.9, 0.7, 0.7),
-        seed: int | None = None,
-    ) -> None:
-        self.masker = VoxelMasker(point_cloud_range, voxel_size, ratio, mode, range_band_edges, range_ratios)
+    def __init__(self, seed: int | None = None, **masker_args) -> None:
+        self.masker = VoxelMasker(**masker_args)
         self._init_rng(seed)
 
     def transform(self, results: dict) -> dict:
@@ -117,20 +97,13 @@ class BEVGuidedMask(_SeededTransform):
     ``points`` (visible), ``masked_points`` ``(K, C)``.
 
     Args:
-        point_cloud_range, bev_cell_size, ratio_nonempty, ratio_empty: as
-            :class:`~mmssl.models.maskers.BEVGuidedMasker`.
         seed: see the module docstring.
+        **masker_args: ``point_cloud_range``, ``bev_cell_size``, ``ratio_nonempty``,
+            ``ratio_empty`` of the masker.
     """
 
-    def __init__(
-        self,
-        point_cloud_range: Sequence[float],
-        bev_cell_size: Sequence[float],
-        ratio_nonempty: float = 0.5,
-        ratio_empty: float = 0.5,
-        seed: int | None = None,
-    ) -> None:
-        self.masker = BEVGuidedMasker(point_cloud_range, bev_cell_size, ratio_nonempty, ratio_empty)
+    def __init__(self, seed: int | None = None, **masker_args) -> None:
+        self.masker = BEVGuidedMasker(**masker_args)
         self._init_rng(seed)
 
     def transform(self, results: dict) -> dict:

@@ -51,30 +51,25 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
 
     Args:
         data_preprocessor: e.g. ``TorchVoxelDataPreprocessor`` with ``voxel=True`` (LiDAR).
-        img_backbone, img_neck, view_transform: camera encoder (as in the detector).
-        pts_voxel_encoder, pts_middle_encoder: LiDAR encoder (as in the detector).
-        img_feature_level: FPN level fed to the view transform.
         img_masker: config of an :class:`~mmssl.models.maskers.ImagePatchMasker`.
         lidar_masker: config of a model-side LiDAR masker (e.g.
             :class:`~mmssl.models.maskers.VoxelMasker`).
         target_generator, teacher: the base's frozen and EMA slots.
         init_cfg: MMEngine init config.
+        **encoders: ``img_backbone``, ``img_neck``, ``view_transform``, ``pts_voxel_encoder``,
+            ``pts_middle_encoder`` and ``img_feature_level``, as the detector's config blocks
+            (:meth:`~mmssl.models.backbones.MultiModalEncoderMixin.build_encoders`).
     """
 
     def __init__(
         self,
         data_preprocessor: dict | None = None,
-        img_backbone: dict | None = None,
-        img_neck: dict | None = None,
-        view_transform: dict | None = None,
-        pts_voxel_encoder: dict | None = None,
-        pts_middle_encoder: dict | None = None,
-        img_feature_level: int = 0,
         img_masker: dict | None = None,
         lidar_masker: dict | None = None,
         target_generator: dict | None = None,
         teacher: dict | None = None,
         init_cfg: dict | None = None,
+        **encoders,
     ) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor,
@@ -82,9 +77,7 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
             teacher=teacher,
             init_cfg=init_cfg,
         )
-        self.build_encoders(
-            img_backbone, img_neck, view_transform, pts_voxel_encoder, pts_middle_encoder, img_feature_level
-        )
+        self.build_encoders(**encoders)
         self.img_masker = MODELS.build(img_masker) if img_masker is not None else None
         self.lidar_masker = MODELS.build(lidar_masker) if lidar_masker is not None else None
         self.build_teacher()
