@@ -131,20 +131,18 @@ class NSMAE(NeuralRenderingMixin, MultiModalSelfSupervisor):
         field = self.field_of(masked.inputs, data_samples)
         ctx = self.render_context(inputs, data_samples, masked)
         losses: Dict[str, Tensor] = {}
-        views = []  # (name, sampler, renderer, with colour, depth loss)
-        if self.per_renderer is not None and ctx.colour is not None:  # camera rays, also for LiDAR-only
-            views.append(
-                ('per', self.per_sampler, self.per_renderer, self.loss_rgb is not None, self.loss_depth_per)
-            )
+        views = self.render_views(ctx)  # perspective rays also for LiDAR-only models (depth only)
         if self.rand_sampler is not None and self.per_renderer is not None and ctx.points is not None:
-            views.append(('rand', self.rand_sampler, self.per_renderer, False, self.loss_depth_per))
-        if self.bev_renderer is not None and self.loss_depth_bev is not None:
-            views.append(('bev', self.bev_sampler, self.bev_renderer, False, self.loss_depth_bev))
-        for name, sampler, renderer, with_color, depth_loss in views:
-            rays = sampler(ctx)
-            out = renderer(field, rays.origins, rays.directions, with_color=with_color)
+            views['rand'] = RenderView(self.rand_sampler, self.per_renderer, False)
+        depth_losses = dict(per=self.loss_depth_per, rand=self.loss_depth_per, bev=self.loss_depth_bev)
+        for name, view in views.items():
+            depth_loss = depth_losses[name]
+            if not view.with_color and depth_loss is None:
+                continue
+            rays = view.sampler(ctx)
+            out = view.renderer(field, rays.origins, rays.directions, with_color=view.with_color)
             t = rays.targets
-            if with_color:
+            if view.with_color:
                 losses.update(self._terms('rgb', self.loss_rgb, out['rgb'], t['rgb'], None, 'rgb_mse'))
             if depth_loss is not None:
                 losses.update(
