@@ -1,4 +1,12 @@
 from .compute_stats_hook import ComputeStatsHook
+from .divergence_guard_hook import DivergenceError, DivergenceGuardHook
 from .render_vis_hook import NSMAERenderVisHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['ComputeStatsHook', 'NSMAERenderVisHook']
+__all__ = [
+    'ComputeStatsHook',
+    'DivergenceError',
+    'DivergenceGuardHook',
+    'NSMAERenderVisHook',
+    'RNGStateHook',
+]
