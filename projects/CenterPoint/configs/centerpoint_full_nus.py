@@ -13,6 +13,7 @@ custom_hooks = [dict(type='ComputeStatsHook')]
 default_hooks = dict(
     rng_state=dict(type='RNGStateHook'),
     divergence_guard=dict(type='DivergenceGuardHook', max_skips=0),
+    bad_samples=dict(type='BadSampleSummaryHook'),
 )
 randomness = dict(seed=0)
 model = dict(
