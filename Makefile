@@ -13,8 +13,10 @@ setup:
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# A world is finished only when its completeness marker exists (written last, then the staging
+# folder is renamed into place); a folder without it is regenerated.
 data: setup
-	@[ -f $(SYNTH)/nuscenes_infos_train.pkl ] || \
+	@[ -f $(SYNTH)/WORLD_COMPLETE.json ] || \
 	  $(PY) tools/create_synthetic_nuscenes.py --out $(SYNTH)
 
 demo: setup data

@@ -7,6 +7,11 @@ Example:
 Writes the nuScenes v1.0 tables, samples/, sweeps/ and maps/ under ``--out`` (see
 ``mmssl.datasets.synthetic.generate_world``), then ``nuscenes_infos_{train,val}.pkl`` with
 MMDet3D's converter (the path of ``tools/create_data.py``) unless ``--skip-infos``.
+
+Crash-safe: everything is written into a staging folder beside ``--out`` and published by a
+rename after the completeness marker ``WORLD_COMPLETE.json`` is written
+(``mmssl.datasets.synthetic.publish``); a killed run leaves no half-written world under
+``--out``, and a folder without the marker is regenerated (``make data`` checks the marker).
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from mmssl.datasets.synthetic import create_infos, generate_world
+from mmssl.datasets.synthetic.publish import publish_world, rebase_info_files, staging_dir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,8 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     start = time.time()
+    stage = staging_dir(args.out)
     summary = generate_world(
-        args.out,
+        stage,
         scenes=args.scenes,
         samples_per_scene=args.samples_per_scene,
         seed=args.seed,
@@ -76,8 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     gen_seconds = time.time() - start
     if not args.skip_infos:
-        paths = create_infos(args.out, summary['version'], max_sweeps=args.max_sweeps, quiet=True)
-        summary['infos'] = {k: str(v) for k, v in paths.items()}
+        paths = create_infos(stage, summary['version'], max_sweeps=args.max_sweeps, quiet=True)
+        rebase_info_files(stage, args.out, list(paths.values()))
+        summary['infos'] = {k: str(Path(args.out) / Path(v).name) for k, v in paths.items()}
+    publish_world(stage, args.out, summary)
     print(
         json.dumps(
             dict(

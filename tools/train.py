@@ -15,6 +15,7 @@ from mmengine.config import Config
 
 from mmssl.utils import register_all_modules
 from mmssl.utils.cli import add_runner_args, build_runner, load_config, parse_runner_args
+from mmssl.utils.config_check import training_dataloaders
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,10 +80,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') and cfg.get('val_dataloader'):
-        loaders.append('val_dataloader')
-    build_runner(cfg, tuple(loaders)).train()
+    build_runner(cfg, training_dataloaders(cfg)).train()
 
 
 if __name__ == '__main__':

@@ -8,6 +8,12 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet3d.Det3DVisualizationHook'),
+    # Checkpoints keep every generator's state, so `--resume` continues exactly (docs/reliability.md).
+    rng_state=dict(type='RNGStateHook'),
+    # A non-finite loss or gradient norm stops the run (max_skips=N skips up to N bad steps).
+    divergence_guard=dict(type='DivergenceGuardHook', max_skips=0),
+    # bad_sample='skip' datasets: which samples were left out, and why, at the end of the run.
+    bad_samples=dict(type='BadSampleSummaryHook'),
 )
 # Compute accounting (it/s, data time, peak memory, device-hours) in every run's log/scalars.
 custom_hooks = [dict(type='ComputeStatsHook')]

@@ -141,3 +141,48 @@ def check_sample_info(
             _matrix(sample, cam_info, 'lidar2cam', where, [(4, 4)])
             if 'lidar2img' in cam_info:
                 _matrix(sample, cam_info, 'lidar2img', where, [(4, 4)])
+
+
+def check_instances(info: Mapping[str, Any], label_mapping: Mapping[int, int]) -> None:
+    """Raise :class:`BadSampleError` for an annotation MMDet3D would crash on or train on wrongly.
+
+    Args:
+        info: One sample info with ``instances`` (MMDet3D v1.1).
+        label_mapping: The dataset's map from the info file's label ids to training labels
+            (``Det3DDataset.label_mapping``; ``-1`` = ignored).
+
+    Checks each instance's ``bbox_label_3d``/``bbox_label`` (a known label id, not e.g. ``42``
+    for 10 classes: MMDet3D raises a bare ``KeyError: 42``) and ``bbox_3d`` (at least 7 finite
+    values with positive sizes at 3:6; a negative size would be trained on silently).
+    """
+    sample = describe_sample(info)
+    known = sorted(k for k in label_mapping if k != -1)
+    for i, inst in enumerate(info.get('instances') or []):
+        for key in ('bbox_label_3d', 'bbox_label'):
+            if key in inst and inst[key] not in label_mapping:
+                raise BadSampleError(
+                    sample,
+                    f'info key instances[{i}].{key}',
+                    f"is {inst[key]!r}; expected -1 (ignored) or a label id of the info file's classes "
+                    f'{known[0]}..{known[-1]}'
+                    if known
+                    else 'no classes known',
+                )
+        if 'bbox_3d' not in inst:
+            continue
+        try:
+            box = np.asarray(inst['bbox_3d'], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise BadSampleError(sample, f'info key instances[{i}].bbox_3d', f'not numeric ({err})') from err
+        if box.size < 7 or not np.isfinite(box).all():
+            raise BadSampleError(
+                sample,
+                f'info key instances[{i}].bbox_3d',
+                f'is {box.tolist()}; expected >= 7 finite values (x, y, z, sizes, yaw)',
+            )
+        if (box[3:6] <= 0).any():
+            raise BadSampleError(
+                sample,
+                f'info key instances[{i}].bbox_3d',
+                f'has sizes {box[3:6].tolist()}; expected three positive sizes at indices 3:6',
+            )

@@ -12,12 +12,21 @@
   sample is left out of ``data_list``; skipped at read time (training mode) MMEngine's
   ``BaseDataset.__getitem__`` draws another index. In ``test_mode`` read-time errors always
   raise (evaluation must see every sample). With several dataloader workers every worker keeps
-  its own ``skipped`` list; the log has them all.
+  its own ``skipped`` list; the log has them all, and where ``$MMSSL_BAD_SAMPLE_DIR`` is set
+  (``tools/train.py``/``tools/test.py`` set it to ``<work_dir>/bad_samples/<run>``) every skip is
+  also appended to ``<dir>/<pid>.jsonl``, which ``BadSampleSummaryHook`` summarises at the end of
+  the run.
+* Nothing valid left: skip mode raises a ``RuntimeError`` naming the counts and the first
+  reasons when every sample was skipped at load time, or when every sample failed in the
+  pipeline (instead of MMEngine's "Cannot find valid image after 1000!").
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,10 +34,23 @@ from mmengine.fileio import load
 from mmengine.logging import print_log
 
 from .errors import BadSampleError
-from .info_validation import check_info_file, check_sample_info
+from .info_validation import check_info_file, check_instances, check_sample_info
 from .label_free import check_label_free_pipeline
 
 BAD_SAMPLE_MODES = ('raise', 'skip')
+BAD_SAMPLE_DIR_ENV = 'MMSSL_BAD_SAMPLE_DIR'
+
+
+def summarize_skips(records: Sequence[dict], limit: int = 5) -> str:
+    """``'<n> sample(s) skipped; by reason: ...; first: ...'`` for a list of skip records."""
+    reasons = Counter(r['reason'] for r in records)
+    samples = sorted({r['sample'] for r in records})
+    top = '; '.join(f'{n}x {why}' for why, n in reasons.most_common(limit))
+    first = '; '.join(f'sample {r["sample"]}: {r["source"]}: {r["reason"]}' for r in records[:limit])
+    return (
+        f'{len(samples)} distinct sample(s) skipped ({len(records)} skip(s)); '
+        f'by reason: {top}; first: {first}'
+    )
 
 
 class SSLDatasetMixin:
@@ -67,7 +89,20 @@ class SSLDatasetMixin:
 
     # ---------------------------------------------------------------------------------------
     def _skip(self, err: BadSampleError, stage: str) -> None:
-        self.skipped.append(dict(sample=err.sample, source=err.source, reason=err.reason, stage=stage))
+        record = dict(
+            dataset=type(self).__name__,
+            ann_file=str(self.ann_file),
+            sample=err.sample,
+            source=err.source,
+            reason=err.reason,
+            stage=stage,
+        )
+        self.skipped.append(record)
+        folder = os.environ.get(BAD_SAMPLE_DIR_ENV)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f'{os.getpid()}.jsonl'), 'a') as f:
+                f.write(json.dumps(record) + '\n')
         print_log(
             f'{type(self).__name__}: skipping bad sample ({stage}, '
             f'{len(self.skipped)} skipped so far): {err}',
@@ -103,6 +138,11 @@ class SSLDatasetMixin:
                 self._skip(err, 'load')
                 continue
             data_list.extend(info if isinstance(info, list) else [info])
+        if not data_list and self.skipped:
+            raise RuntimeError(
+                f"{type(self).__name__} ({self.ann_file}): bad_sample='skip' left no valid sample: "
+                f'{summarize_skips(self.skipped)}'
+            )
         return data_list
 
     def parse_data_info(self, info: dict) -> dict | list[dict]:
@@ -120,9 +160,10 @@ class SSLDatasetMixin:
         return info
 
     def parse_ann_info(self, info: dict) -> dict | None:
-        """``None`` without labels; MMDet3D's parsing otherwise."""
+        """``None`` without labels; MMDet3D's parsing after :func:`check_instances` otherwise."""
         if not self.with_label:
             return None
+        check_instances(info, self.label_mapping)
         return super().parse_ann_info(info)
 
     def prepare_data(self, index: int) -> dict | None:
@@ -133,4 +174,39 @@ class SSLDatasetMixin:
             if self.bad_sample == 'raise' or self.test_mode:
                 raise
             self._skip(err, 'pipeline')
+            self._bad_indices.add(index)
             return None
+
+    def __getitem__(self, idx: int) -> dict:
+        """MMEngine's ``__getitem__``; in skip mode a clear error once no sample is valid.
+
+        As in MMEngine, a bad sample makes it draw another index (a sample that failed may be
+        drawn again: some failures depend on random augmentation). Once every index has failed,
+        or ``max_refetch`` draws found none valid, the error names the counts and the reasons
+        instead of MMEngine's "Cannot find valid image after 1000!" after 1001 warnings.
+        """
+        if self.test_mode or self.bad_sample != 'skip':
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        bad = self._bad_indices
+        for _ in range(self.max_refetch + 1):
+            if len(bad) >= len(self):
+                break
+            data = self.prepare_data(idx)
+            if data is None:  # a bad sample, or a pipeline that dropped it (e.g. no boxes left)
+                idx = self._rand_another()
+                continue
+            return data
+        what = 'every one' if len(bad) >= len(self) else f'{len(bad)}'
+        raise RuntimeError(
+            f"{type(self).__name__} ({self.ann_file}): bad_sample='skip' found no valid sample: "
+            f'{what} of the {len(self)} samples failed in the pipeline '
+            f'({self.max_refetch + 1} draws at most); {summarize_skips(self.skipped)}'
+        )
+
+    @property
+    def _bad_indices(self) -> set:
+        if '_bad_index_set' not in self.__dict__:
+            self.__dict__['_bad_index_set'] = set()
+        return self.__dict__['_bad_index_set']

@@ -56,16 +56,34 @@ class ToyRegressor(BaseModel):
     Args:
         dim: Input dimension.
         hidden: Hidden width.
+        noise_std: Std of Gaussian noise added to the inputs in training, drawn from torch's
+            global generator (a stand-in for a model's random masks/rays in resume tests).
+        aux_weight: Weight of a second loss term ``loss_aux = mean(pred^2)`` (0: none).
     """
 
-    def __init__(self, dim: int = 8, hidden: int = 16) -> None:
+    def __init__(
+        self, dim: int = 8, hidden: int = 16, noise_std: float = 0.0, aux_weight: float = 0.0
+    ) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.noise_std = noise_std
+        self.aux_weight = aux_weight
+        self.poison: str | None = None  # set by PoisonHook: 'loss' or 'grad'
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor, mode: str = 'loss'):
+        if mode == 'loss' and self.noise_std:
+            # Draws from torch's global generator, like NS-MAE's masks and rays.
+            inputs = inputs + self.noise_std * torch.randn_like(inputs)
         pred = self.net(inputs)
         if mode == 'loss':
-            return dict(loss_mse=torch.mean((pred.float() - targets) ** 2))
+            if self.poison == 'grad':  # finite loss, NaN gradients
+                pred.register_hook(lambda g: g * float('nan'))
+            losses = dict(loss_mse=torch.mean((pred.float() - targets) ** 2))
+            if self.poison == 'loss':
+                losses['loss_mse'] = losses['loss_mse'] * float('nan')
+            if self.aux_weight:
+                losses['loss_aux'] = self.aux_weight * torch.mean(pred.float() ** 2)
+            return losses
         return [dict(pred=p, target=t) for p, t in zip(pred, targets)]
 
 
@@ -79,6 +97,25 @@ class ToyMSEMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         return dict(mse=sum(results) / len(results))
+
+
+@HOOKS.register_module()
+class PoisonHook(Hook):
+    """Make :class:`ToyRegressor`'s loss (``'loss'``) or gradients (``'grad'``) NaN at given iterations.
+
+    Args:
+        loss_iters: 1-based iterations whose loss is NaN.
+        grad_iters: 1-based iterations whose loss is finite but gradients are NaN.
+    """
+
+    def __init__(self, loss_iters: tuple = (), grad_iters: tuple = ()) -> None:
+        self.loss_iters = set(loss_iters)
+        self.grad_iters = set(grad_iters)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        it = runner.iter + 1
+        model.poison = 'loss' if it in self.loss_iters else 'grad' if it in self.grad_iters else None
 
 
 @HOOKS.register_module()

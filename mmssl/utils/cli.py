@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from .config_check import check_config_paths
-from .dist import cpu_distributed_overrides, init_dist_cpu
+from .dist import cpu_distributed_overrides, die_with_launcher, init_dist_cpu
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +44,15 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _run_id() -> str:
+    """A name shared by the processes of one run on this node (all ranks of one launch)."""
+    if 'TORCHELASTIC_RUN_ID' in os.environ:  # torch.distributed.run: the workers share the agent
+        return f'torchrun-{os.getppid()}'
+    if 'SLURM_JOB_ID' in os.environ:
+        return f'slurm-{os.environ["SLURM_JOB_ID"]}-{os.environ.get("SLURM_STEP_ID", "0")}'
+    return f'pid-{os.getpid()}'
+
+
 def build_runner(cfg: Config, dataloaders: tuple[str, ...]):
     """Check the config's paths, set up CPU distribution if needed, build the runner."""
     from mmengine.runner import Runner
@@ -53,6 +62,11 @@ def build_runner(cfg: Config, dataloaders: tuple[str, ...]):
     if not torch.cuda.is_available():
         cpu_distributed_overrides(cfg)
     check_config_paths(cfg, dataloaders)
+    # Skipped bad samples of every process (ranks, dataloader workers) go to one folder per run,
+    # summarised by BadSampleSummaryHook at the end.
+    os.environ['MMSSL_BAD_SAMPLE_DIR'] = osp.join(cfg.work_dir, 'bad_samples', _run_id())
+    if cfg.launcher == 'pytorch':  # a worker of torch.distributed.run: die with the launcher
+        die_with_launcher()
     if cfg.launcher != 'none' and not torch.cuda.is_available():
         init_dist_cpu(cfg.launcher, **cfg.env_cfg.get('dist_cfg', {}))
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

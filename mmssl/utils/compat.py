@@ -20,7 +20,12 @@ and is covered by a test in ``tests/test_utils/test_compat.py``.
 3. Atomic checkpoint writes: MMEngine's local file backend writes a checkpoint in place, so a
    run killed mid-write leaves a truncated ``.pth``. The local backend is replaced by one
    that writes to a temporary file in the same folder and renames it (``os.replace``), so a
-   checkpoint file either exists whole or not at all.
+   checkpoint file either exists whole or not at all (with mode ``0666 & ~umask``, not ``0600``).
+   MMEngine's ``CheckpointHook`` also deletes the oldest checkpoint *before* writing the new one
+   and writes ``last_checkpoint`` in place: with ``max_keep_ckpts=1`` a kill in between leaves
+   ``last_checkpoint`` naming a deleted file. Its rotation is reordered (write the new file,
+   point ``last_checkpoint`` at it atomically, then delete the oldest) and the temporary files of
+   interrupted writes are removed when a run starts (``atomic_io.install_safe_checkpoint_rotation``).
 4. spconv 2.3.8, CPU forward/backward race: the CPU gather-GEMM-scatter of ``indice_conv``
    runs on the OpenMP pool torch shares with it and, with more than one thread, a regular
    (non-submanifold) ``SparseConv3d`` sometimes returns wrong sums at a few output voxels
@@ -203,12 +208,13 @@ def patch_history_buffer_pickling() -> bool:
 
 
 def patch_atomic_local_backend() -> bool:
-    """Replace MMEngine's local file backend with one that writes atomically."""
+    """Atomic local file writes and crash-safe checkpoint rotation (see item 3)."""
     if not _has('mmengine'):
         return False
-    from .atomic_io import install_atomic_local_backend
+    from .atomic_io import install_atomic_local_backend, install_safe_checkpoint_rotation
 
     install_atomic_local_backend()
+    install_safe_checkpoint_rotation()
     return True
 
 

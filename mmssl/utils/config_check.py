@@ -32,7 +32,8 @@ def _checkpoint_refs(cfg: Any, where: str) -> Iterator[tuple[str, str]]:
         for key, value in cfg.items():
             path = f'{where}.{key}' if where else key
             if key in CHECKPOINT_KEYS and isinstance(value, str):
-                if value.endswith(CHECKPOINT_SUFFIXES) or key == 'load_from':
+                # 'pretrained' may name a library's weight tag; a 'checkpoint' is always a file
+                if key != 'pretrained' or value.endswith(CHECKPOINT_SUFFIXES):
                     yield path, value
             else:
                 yield from _checkpoint_refs(value, path)
@@ -41,8 +42,30 @@ def _checkpoint_refs(cfg: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _checkpoint_refs(value, f'{where}[{i}]')
 
 
+def _evaluator_problems(evaluator: Any, where: str) -> Iterator[str]:
+    """Missing ``ann_file``/``data_root`` of an evaluator (a metric dict, a list, or ``metrics``)."""
+    if isinstance(evaluator, (list, tuple)):
+        for i, sub in enumerate(evaluator):
+            yield from _evaluator_problems(sub, f'{where}[{i}]')
+        return
+    if not isinstance(evaluator, dict):
+        return
+    if 'metrics' in evaluator:
+        yield from _evaluator_problems(evaluator['metrics'], f'{where}.metrics')
+    ann_file, data_root = evaluator.get('ann_file'), evaluator.get('data_root')
+    if isinstance(data_root, str) and data_root and not osp.isdir(data_root):
+        yield f'{where}.data_root: folder {data_root!r} does not exist'
+    if isinstance(ann_file, str) and ann_file and '://' not in ann_file and not osp.isfile(ann_file):
+        yield f'{where}.ann_file: file {ann_file!r} does not exist (the metric would fail after training)'
+
+
 def find_config_path_problems(cfg, dataloaders: tuple[str, ...] = ('train_dataloader',)) -> list[str]:
     """List every missing data root, info file and checkpoint that ``cfg`` names.
+
+    For each dataloader named, its datasets' ``data_root``/``ann_file`` (through dataset
+    wrappers) and its evaluator's (``val_dataloader`` -> ``val_evaluator``) ``ann_file`` and
+    ``data_root``; every ``checkpoint``/``load_from`` (and ``pretrained`` with a checkpoint
+    suffix) of the model and the custom hooks.
 
     Args:
         cfg: An MMEngine ``Config`` (or dict).
@@ -66,6 +89,9 @@ def find_config_path_problems(cfg, dataloaders: tuple[str, ...] = ('train_datalo
                 full = ann_file if osp.isabs(ann_file) else osp.join(data_root, ann_file)
                 if not osp.isfile(full):
                     problems.append(f'{where}.ann_file: info file {full!r} does not exist')
+        evaluator = loader.replace('_dataloader', '_evaluator')
+        if evaluator != loader and cfg.get(evaluator):
+            problems += list(_evaluator_problems(cfg.get(evaluator), evaluator))
     model_refs = list(_checkpoint_refs(cfg.get('model', {}), 'model'))
     model_refs += list(_checkpoint_refs(cfg.get('custom_hooks', []), 'custom_hooks'))
     if cfg.get('load_from'):
@@ -76,6 +102,15 @@ def find_config_path_problems(cfg, dataloaders: tuple[str, ...] = ('train_datalo
         elif not osp.isfile(path):
             problems.append(f'{where}: checkpoint {path!r} does not exist')
     return problems
+
+
+def training_dataloaders(cfg, *extra: str) -> tuple[str, ...]:
+    """The dataloaders a training run of ``cfg`` builds: train, val (MMEngine builds a ValLoop for
+    any ``val_cfg`` that is not None, ``dict()`` of MMDet3D's base configs included), ``extra``."""
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') is not None and cfg.get('val_dataloader'):
+        loaders.append('val_dataloader')
+    return tuple(loaders) + extra
 
 
 def check_config_paths(cfg, dataloaders: tuple[str, ...] = ('train_dataloader',)) -> None:

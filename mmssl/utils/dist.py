@@ -41,3 +41,34 @@ def init_dist_cpu(launcher: str, backend: str = 'gloo', **kwargs) -> None:
         init_dist(launcher, backend=backend, **kwargs)
     finally:
         torch.cuda.set_device = set_device
+
+
+def die_with_launcher(sig: int | None = None) -> bool:
+    """Ask the kernel to signal this process when its parent (the launcher) dies (Linux).
+
+    ``torch.distributed.run`` stops its workers when it is interrupted or terminated, but a
+    launcher killed with SIGKILL (or by an out-of-memory killer) cannot: its workers would keep
+    training, holding the devices, until the job ends. With ``PR_SET_PDEATHSIG`` the kernel
+    sends ``sig`` (SIGTERM by default) to the worker as soon as its parent exits.
+
+    Returns:
+        Whether the request was made (False off Linux or where ``prctl`` is unavailable).
+    """
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith('linux'):
+        return False
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, int(sig or signal.SIGTERM), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the launcher died before the request took effect
+        os.kill(os.getpid(), int(sig or signal.SIGTERM))
+    return True

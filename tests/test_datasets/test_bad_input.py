@@ -21,9 +21,10 @@ PIPE = [
 ]
 
 
-def _write_world(tmp_path, demo_dir, bad_sample, bad_file=None):
+def _write_world(tmp_path, demo_dir, bad_sample, bad_file=None, keep_instances=False):
     """Two samples (tokens 'good', 'bad') in tmp_path; ``bad_sample(info)`` edits the second,
-    ``bad_file(tmp_path)`` may write broken files for it."""
+    ``bad_file(tmp_path)`` may write broken files for it; ``keep_instances`` keeps the keyframe's
+    annotations (for labelled datasets)."""
     src = pickle.load(open(demo_dir / 'n015-2018-07-24-11-22-45+0800.pkl', 'rb'))
     pts = np.fromfile(demo_dir / src['data_list'][0]['lidar_points']['lidar_path'], dtype=np.float32).reshape(
         -1, 5
@@ -32,7 +33,9 @@ def _write_world(tmp_path, demo_dir, bad_sample, bad_file=None):
     data_list = []
     for token in ('good', 'bad'):
         info = copy.deepcopy(src['data_list'][0])
-        info.pop('instances'), info.pop('cam_instances')
+        info.pop('cam_instances')
+        if not keep_instances:
+            info.pop('instances')
         info['token'] = token
         info['lidar_points']['lidar_path'] = f'{token}.bin'
         pts.tofile(tmp_path / f'{token}.bin')
@@ -88,6 +91,18 @@ READ_TIME_CASES = {
         lambda root: (root / 'bad_CAM_BACK.jpg').unlink(),
         'bad_CAM_BACK.jpg',
         'does not exist',
+    ),
+    'bin bytes not a multiple of 4': (
+        _nothing,
+        lambda root: (root / 'bad.bin').write_bytes(b'0123456789'),
+        'bad.bin',
+        'holds 10 bytes, not a multiple of 4',
+    ),
+    'undecodable image': (
+        _nothing,
+        lambda root: (root / 'bad_CAM_BACK.jpg').write_bytes(b'not a jpeg at all'),
+        'bad_CAM_BACK.jpg (camera CAM_BACK)',
+        'could not be decoded as an image',
     ),
     'empty after range filter': (
         _nothing,
@@ -225,3 +240,119 @@ def test_bad_sweep_file(tmp_path, nuscenes_demo_dir):
     np.arange(10, dtype=np.float32).tofile(root / 'sweep.bin')  # 2 valid points
     pts = ds.prepare_data(1)['points'].tensor
     assert len(pts) == 3002 and np.allclose(pts[-2:, 4].numpy(), 0.05)
+
+
+def test_undecodable_image_names_only_that_file(tmp_path, nuscenes_demo_dir):
+    root = _write_world(
+        tmp_path, nuscenes_demo_dir, _nothing, lambda r: (r / 'bad_CAM_BACK.jpg').write_bytes(b'\xff\xd8junk')
+    )
+    with pytest.raises(BadSampleError) as err:
+        DATASETS.build(_cfg(root, 'raise')).prepare_data(1)
+    assert err.value.source.startswith('image file ') and err.value.source.endswith(
+        'bad_CAM_BACK.jpg (camera CAM_BACK)'
+    )
+    assert 'CAM_FRONT' not in str(err.value)
+
+
+def _labelled_cfg(root, mode):
+    cfg = _cfg(root, mode)
+    cfg.update(with_label=True, pipeline=[], box_type_3d='LiDAR')
+    return cfg
+
+
+LABEL_CASES = {
+    'label outside the class list': (
+        _set(['instances', 0, 'bbox_label_3d'], 42),
+        'instances[0].bbox_label_3d',
+        'is 42; expected -1 (ignored) or a label id',
+    ),
+    'negative box size': (
+        _set(['instances', 0, 'bbox_3d', 4], -1.5),
+        'instances[0].bbox_3d',
+        'expected three positive sizes',
+    ),
+    'nan box': (
+        _set(['instances', 0, 'bbox_3d', 0], float('nan')),
+        'instances[0].bbox_3d',
+        '7 finite values',
+    ),
+}
+
+
+@pytest.mark.parametrize('case', list(LABEL_CASES))
+def test_bad_annotations(tmp_path, nuscenes_demo_dir, case):
+    edit, key, reason = LABEL_CASES[case]
+    root = _write_world(tmp_path, nuscenes_demo_dir, edit, keep_instances=True)
+    with pytest.raises(BadSampleError) as err:  # not MMDet3D's bare `KeyError: 42`
+        DATASETS.build(_labelled_cfg(root, 'raise'))
+    msg = str(err.value)
+    assert 'token=bad' in msg and key in msg and reason in msg, msg
+    skip = DATASETS.build(_labelled_cfg(root, 'skip'))
+    assert len(skip) == 1 and skip.get_data_info(0)['token'] == 'good'
+    assert len(skip.get_data_info(0)['ann_info']['gt_labels_3d']) > 0
+
+
+def test_skip_mode_with_nothing_valid_at_load_time(tmp_path, nuscenes_demo_dir):
+    root = _write_world(tmp_path, nuscenes_demo_dir, _del(['lidar_points', 'lidar_path']))
+    data = pickle.load(open(root / 'infos.pkl', 'rb'))
+    del data['data_list'][0]['lidar_points']['lidar_path']
+    pickle.dump(data, open(root / 'infos.pkl', 'wb'))
+    with pytest.raises(RuntimeError, match=r"bad_sample='skip' left no valid sample: 2 distinct sample\(s\)"):
+        DATASETS.build(_cfg(root, 'skip'))
+
+
+def test_skip_mode_with_nothing_valid_in_the_pipeline(tmp_path, nuscenes_demo_dir):
+    def remove_points(r):
+        (r / 'bad.bin').unlink()
+        (r / 'good.bin').unlink()
+
+    root = _write_world(tmp_path, nuscenes_demo_dir, _nothing, remove_points)
+    ds = DATASETS.build(_cfg(root, 'skip'))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    np.random.seed(0)
+    try:
+        with pytest.raises(RuntimeError) as err:
+            ds[0]
+    finally:
+        logger.removeHandler(handler)
+    msg = str(err.value)
+    assert 'found no valid sample: every one of the 2 samples failed in the pipeline' in msg
+    assert 'good.bin' in msg and 'does not exist' in msg
+    # It stops once both samples have failed, after a few draws, not after 1001 warnings.
+    assert {r['sample'].split('token=')[1] for r in ds.skipped} == {'good', 'bad'}
+    logged = sum('skipping bad sample' in r.getMessage() for r in records)
+    assert logged == len(ds.skipped) < 10
+
+
+def test_skip_summary_hook_collects_every_process(tmp_path, nuscenes_demo_dir, monkeypatch):
+    import json
+    import os
+    from types import SimpleNamespace
+
+    from mmssl.engine.hooks import BadSampleSummaryHook
+
+    folder = tmp_path / 'skips'
+    monkeypatch.setenv('MMSSL_BAD_SAMPLE_DIR', str(folder))
+    root = _write_world(tmp_path, nuscenes_demo_dir, _nothing, lambda r: (r / 'bad.bin').unlink())
+    ds = DATASETS.build(_cfg(root, 'skip'))
+    assert ds.prepare_data(1) is None  # main process
+    worker = dict(ds.skipped[0], sample='sample_idx=7 token=other')  # as a dataloader worker writes it
+    (folder / '999999.jsonl').write_text(json.dumps(worker) + '\n')
+    runner = SimpleNamespace(work_dir=str(tmp_path), _train_dataloader=SimpleNamespace(dataset=ds))
+    hook = BadSampleSummaryHook()
+    rows = hook.records(runner)
+    assert (
+        len(rows) == 2
+        and 'token=bad' in rows[0]['sample']
+        and rows[1]['sample'] == 'sample_idx=7 token=other'
+    )
+    hook.after_run(runner)
+    saved = json.loads((tmp_path / 'bad_samples.json').read_text())
+    assert len(saved) == 2 and all(
+        r['stage'] == 'pipeline' and 'does not exist' in r['reason'] for r in saved
+    )
+    assert os.path.isfile(folder / f'{os.getpid()}.jsonl')

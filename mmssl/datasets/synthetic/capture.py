@@ -4,6 +4,12 @@ Timing: keyframes every 0.5 s (2 Hz); ``sweeps_per_sample`` LiDAR sweeps at 20 H
 precede every keyframe (nuScenes has 9 between keyframes; a few keep the world small). The cameras
 fire at the keyframe time with the keyframe's ego pose, so a LiDAR point projects exactly onto the
 surface that it hit. Each sample_data has its own ego_pose record, as in nuScenes.
+
+Annotations: as real nuScenes boxes enclose their points, an annotated box is the object's box
+grown by :data:`ANNOTATION_MARGIN` on every side (ray-cast points lie exactly on the object's
+faces, where an unpadded box would count them by rounding luck), and ``num_lidar_pts`` is the
+nuScenes devkit's own count (``points_in_box``) of the keyframe's LiDAR points, as written to
+disk (float32), in that box.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = ['CaptureConfig', 'capture_scene']
 
 KEYFRAME_US = 500_000
 SWEEP_US = 50_000
+ANNOTATION_MARGIN = 0.05  # metres added to each side of an object's box in its annotation
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,37 @@ class CaptureConfig:
 
 def _quat_yaw(yaw: float) -> list[float]:
     return [float(np.cos(yaw / 2)), 0.0, 0.0, float(np.sin(yaw / 2))]
+
+
+def annotated_wlh(wlh: np.ndarray) -> np.ndarray:
+    """(M, 3) annotated (w, l, h): the object sizes plus the margin on both sides."""
+    return np.asarray(wlh, dtype=np.float64) + 2 * ANNOTATION_MARGIN
+
+
+def devkit_points_in_boxes(
+    points_global: np.ndarray, center: np.ndarray, wlh: np.ndarray, yaw: np.ndarray
+) -> np.ndarray:
+    """Per box, the number of points the nuScenes devkit's ``points_in_box`` finds in it.
+
+    Args:
+        points_global: (N, 3) points in the global frame.
+        center: (M, 3) box centres; wlh: (M, 3) sizes; yaw: (M,) headings (global frame).
+
+    Returns:
+        (M,) int64 counts.
+    """
+    from nuscenes.utils.data_classes import Box
+    from nuscenes.utils.geometry_utils import points_in_box
+    from pyquaternion import Quaternion
+
+    counts = np.zeros(len(center), dtype=np.int64)
+    for i in range(len(center)):
+        box = Box(center[i], wlh[i], Quaternion(_quat_yaw(float(yaw[i]))))
+        near = (
+            np.linalg.norm(points_global[:, :2] - center[i, :2], axis=1) <= np.linalg.norm(wlh[i]) / 2 + 1.0
+        )
+        counts[i] = int(points_in_box(box, points_global[near].T).sum())
+    return counts
 
 
 def _boxes_at(layout: SceneLayout, t: float) -> BoxSet:
@@ -224,10 +262,16 @@ def capture_scene(
             )
         # Keyframe: boxes, LiDAR statistics and cameras at t_key.
         t = t_key * 1e-6
-        obj = hits.obj[valid]
-        num_pts[k] = np.bincount(obj[obj >= 0], minlength=len(layout.cls))
         ego_xy = ego2global[:2, 3]
         in_range[k] = np.linalg.norm(boxes.center[:, :2] - ego_xy, axis=1) <= cfg.annotation_range
+        counted = np.array([i for i in annotated if in_range[k, i]], dtype=np.int64)
+        if len(counted):
+            lidar2global = ego2global @ rig.lidar2ego
+            pts = points[valid].astype(np.float32).astype(np.float64)  # the values written to disk
+            pts_global = pts @ lidar2global[:3, :3].T + lidar2global[:3, 3]
+            num_pts[k, counted] = devkit_points_in_boxes(
+                pts_global, boxes.center[counted], annotated_wlh(layout.wlh[counted]), boxes.yaw[counted]
+            )
         for cam in CAMERA_NAMES:
             cam_hits, cam_dirs, z_cam = render_camera(rig, cam, ego2global, boxes)
             rgb = shade_camera(cam_hits, cam_dirs, layout)
@@ -314,7 +358,7 @@ def _add_annotations(
                     visibility_token=visibility_token(min(frac, 1.0)),
                     attribute_tokens=[tables.attribute_token(attr)] if attr else [],
                     translation=[float(v) for v in center[i]],
-                    size=[float(v) for v in layout.wlh[i]],
+                    size=[float(v) for v in annotated_wlh(layout.wlh[i])],
                     rotation=_quat_yaw(float(yaw[i])),
                     prev=ann_tokens[n - 1] if n > 0 else '',
                     next=ann_tokens[n + 1] if n + 1 < len(ann_tokens) else '',

@@ -18,7 +18,7 @@ from mmdet3d.datasets.transforms import (
     PointsRangeFilter,
 )
 from mmdet3d.structures.points import BasePoints
-from mmengine.fileio import exists
+from mmengine.fileio import exists, get
 
 from mmssl.registry import TRANSFORMS
 
@@ -36,7 +36,16 @@ class _CheckedPointsMixin:
         source = f'point file {pts_filename}'
         if not exists(pts_filename, backend_args=self.backend_args):
             raise BadSampleError(self._sample, source, 'does not exist')
-        points = super()._load_points(pts_filename)
+        try:
+            points = super()._load_points(pts_filename)
+        except ValueError as err:  # np.frombuffer: the byte count is not a multiple of 4
+            size = len(get(pts_filename, backend_args=self.backend_args))
+            raise BadSampleError(
+                self._sample,
+                source,
+                f'holds {size} bytes, not a multiple of 4 (float32 values, load_dim={self.load_dim} '
+                'per point): truncated or not a point file',
+            ) from err
         if points.size == 0:
             raise BadSampleError(self._sample, source, 'holds no points')
         if points.size % self.load_dim:
@@ -146,6 +155,24 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
             )
         return mat
 
+    def _undecodable(self, names: Sequence[str], images: dict) -> list[tuple[str, str, str]]:
+        """``(camera, file, reason)`` for each image that cannot be read or decoded on its own."""
+        import mmcv
+
+        bad = []
+        for cam in names:
+            path = images[cam]['img_path']
+            try:
+                img = mmcv.imfrombytes(get(path, backend_args=self.backend_args), flag=self.color_type)
+            except Exception as err:  # noqa: BLE001 - any decoder failure names this file
+                bad.append((cam, path, f'could not be decoded as an image ({type(err).__name__}: {err})'))
+                continue
+            if img is None:
+                bad.append(
+                    (cam, path, 'could not be decoded as an image (not a valid JPEG/PNG, or truncated)')
+                )
+        return bad
+
     def transform(self, results: dict) -> dict:
         sample = describe_sample(results)
         images = results.get('images')
@@ -179,6 +206,11 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
         try:
             results = super().transform(results)
         except (ValueError, TypeError, AttributeError, OSError, cv2.error) as err:
+            bad = self._undecodable(names, images)
+            if bad:
+                cam, path, why = bad[0]
+                more = f' (and {len(bad) - 1} more: {[p for _, p, _ in bad[1:]]})' if len(bad) > 1 else ''
+                raise BadSampleError(sample, f'image file {path} (camera {cam})', f'{why}{more}') from err
             files = [images[c]['img_path'] for c in names]
             raise BadSampleError(
                 sample, f'image files {files}', f'could not be read/decoded as images ({err})'

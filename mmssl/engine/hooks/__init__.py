@@ -1,5 +1,16 @@
+from .bad_sample_summary_hook import BadSampleSummaryHook
 from .compute_stats_hook import ComputeStatsHook
+from .divergence_guard_hook import DivergenceError, DivergenceGuardHook
 from .render_vis_hook import RenderVisHook
+from .rng_state_hook import RNGStateHook
 from .teacher_momentum_hook import TeacherMomentumHook
 
-__all__ = ['ComputeStatsHook', 'RenderVisHook', 'TeacherMomentumHook']
+__all__ = [
+    'BadSampleSummaryHook',
+    'ComputeStatsHook',
+    'DivergenceError',
+    'DivergenceGuardHook',
+    'RNGStateHook',
+    'RenderVisHook',
+    'TeacherMomentumHook',
+]

@@ -35,7 +35,7 @@ from mmengine.runner import Runner
 
 from mmssl.registry import RUNNERS
 from mmssl.utils.atomic_io import atomic_write_bytes
-from mmssl.utils.config_check import check_config_paths
+from mmssl.utils.config_check import check_config_paths, training_dataloaders
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -138,7 +138,7 @@ class StagedRunner:
                 continue
             print_log(f'stage {stage["name"]!r}: {stage["config"]}', logger=self.logger)
             cfg = self._stage_cfg(stage, results)
-            loaders = ('train_dataloader', 'test_dataloader') if stage.get('test') else ('train_dataloader',)
+            loaders = training_dataloaders(cfg, *(('test_dataloader',) if stage.get('test') else ()))
             check_config_paths(cfg, loaders)
             runner = Runner.from_cfg(cfg)
             runner.train()

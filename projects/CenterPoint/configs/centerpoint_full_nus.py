@@ -8,6 +8,14 @@ custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed
 default_scope = 'mmssl'
 # mmssl's compute accounting (it/s, peak memory, device-hours), as in configs/_base_/default_runtime.py
 custom_hooks = [dict(type='ComputeStatsHook')]
+# mmssl's reliability defaults, as in configs/_base_/default_runtime.py (docs/reliability.md):
+# exact resume (generator states in checkpoints), divergence guard, a fixed seed.
+default_hooks = dict(
+    rng_state=dict(type='RNGStateHook'),
+    divergence_guard=dict(type='DivergenceGuardHook', max_skips=0),
+    bad_samples=dict(type='BadSampleSummaryHook'),
+)
+randomness = dict(seed=0)
 model = dict(
     type='mmssl.CenterPoint',
     data_preprocessor=dict(type='mmssl.TorchVoxelDataPreprocessor'),
