@@ -116,7 +116,7 @@ def weight_change_table(pretraining: dict) -> str:
     lines = [
         '## How far pre-training moved the encoders',
         '',
-        '| method | module | params | ||w0|| | ||w - w0|| / ||w0|| |',
+        '| method | module | params | norm(w0) | norm(w - w0) / norm(w0) |',
         '|---|---|---|---|---|',
     ]
     for method, change in rows:
