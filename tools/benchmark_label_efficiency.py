@@ -1,11 +1,12 @@
 """Does pre-training pay? Fine-tune with a fraction of the labels, with and without pre-training.
 
-Example (the default preset, CPU, synthetic world)::
+Examples (CPU, synthetic world; budgets in ``--list-presets`` and mmssl/benchmarks/presets.py)::
 
-    python tools/benchmark_label_efficiency.py --model bevfusion --methods scratch,nsmae \
-        --fractions 0.01,0.1,1.0 --seeds 0,1,2 --preset cpu-small --out work_dirs/label_eff
+    python tools/benchmark_label_efficiency.py --preset quick --out work_dirs/label_eff_quick   # ~15 min
+    python tools/benchmark_label_efficiency.py --preset cpu --out work_dirs/label_eff_cpu       # <= 2 h
 
-Interrupted runs resume: finished steps are skipped. See mmssl/benchmarks/label_efficiency.py.
+Interrupted runs resume: finished steps are skipped. See mmssl/benchmarks/label_efficiency.py
+and docs/benchmarks-label-efficiency.md.
 """
 
 import argparse
@@ -25,7 +26,10 @@ def _ints(text: str) -> list[int]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Label-efficiency benchmark of pre-training methods')
-    parser.add_argument('--preset', default='cpu-small', choices=sorted(PRESETS))
+    parser.add_argument('--preset', default='quick', choices=sorted(PRESETS))
+    parser.add_argument(
+        '--list-presets', action='store_true', help='print every preset and its budget, then exit'
+    )
     parser.add_argument('--model', default='bevfusion', help='downstream model of the preset')
     parser.add_argument('--methods', help="comma-separated, e.g. scratch,nsmae (default: the preset's)")
     parser.add_argument('--fractions', type=_floats, help='comma-separated label fractions')
@@ -37,12 +41,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--finetune-iters', type=int, help="fine-tuning iterations (every fraction) instead of the preset's"
     )
-    parser.add_argument('--out', required=True, help='output folder (results, runs, plot)')
+    parser.add_argument('--no-probe', action='store_true', help='skip the feature probe of each method')
+    parser.add_argument('--out', help='output folder (results, runs, plot); required unless --list-presets')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.list_presets:
+        for preset in PRESETS.values():
+            print(f'== {preset.name}\n{preset.description}\n')
+        return
+    if not args.out:
+        raise SystemExit('--out is required')
     preset = PRESETS[args.preset]
     overrides = {
         key: value
@@ -51,6 +62,8 @@ def main() -> None:
     }
     if any(value < 1 for value in overrides.values()):
         raise SystemExit(f'iteration counts must be positive, got {overrides}')
+    if 'finetune_iters' in overrides:
+        overrides['finetune_epochs_of_full'] = None  # every fraction: the given iterations
     preset = dataclasses.replace(preset, **overrides)
     if args.data and args.data != preset.data:
         raise SystemExit(f'--data {args.data} but preset {preset.name!r} runs on {preset.data!r}')
@@ -63,6 +76,7 @@ def main() -> None:
         out=args.out,
         split_seed=args.split_seed,
         data_root=args.data_root,
+        probe=not args.no_probe,
     )
     bench.run()
 

@@ -7,18 +7,32 @@ figures are per run. Finished steps leave a marker (``done.json`` / ``result.jso
 not run again, so an interrupted benchmark resumes where it stopped; a half-finished training
 run resumes from its last checkpoint (``--resume``).
 
+Every training run trains a small config written into ``OUT/configs/`` that inherits the
+preset's config and sets the benchmark's iteration schedule (:mod:`.schedule`): the same
+fine-tuning iterations and schedule for every method and fraction; pre-training saves its
+start weights (:class:`.weight_change.StartWeightsHook`) so the relative weight change of each
+encoder (``||w - w0|| / ||w0||``) is reported. Fine-tuning seeds are compared to scratch pair
+by pair (:mod:`.stats`), and a linear feature probe per method (:mod:`.feature_probe`) is
+reported beside them.
+
 Layout of ``OUT``::
 
+    protocol.json                             what makes the runs in OUT comparable
+    configs/*.py                              the run configs (inherit the preset's)
     splits/train_frac{f}.pkl                  label subsets (nested, by scene)
     pretrain/{model}_{method}/                pre-training work dir + done.json
+    probe/{model}_{method}/                   probe.json, spectrum.png
     runs/{model}_{method}/frac{f}_seed{s}/    fine-tune work dir, test/ and result.json
     results.json, results.md, label_efficiency.png
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -28,6 +42,8 @@ from mmssl.utils.atomic_io import atomic_write_bytes
 
 from .presets import SCRATCH, BenchmarkPreset
 from .report import environment_record, write_reports
+from .schedule import iteration_overrides, native_iterations, write_run_config
+from .weight_change import START_WEIGHTS, checkpoint_weight_change
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +88,7 @@ class LabelEfficiencyBenchmark:
     """Run one preset for one downstream model.
 
     Args:
-        preset: The protocol (configs, data, iterations).
+        preset: The protocol (configs, data, iterations, schedules).
         model: Downstream model name (a key of ``preset.models``).
         methods: Methods to compare (``scratch`` = no pre-training).
         fractions: Label fractions of the training scenes.
@@ -81,6 +97,7 @@ class LabelEfficiencyBenchmark:
         split_seed: Seed of the scene subsets (fixed across methods and seeds, so every method
             is fine-tuned on the same labels).
         data_root: Dataset root instead of the preset's.
+        probe: Run the feature probe (when the preset has a ``probe_fraction``).
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class LabelEfficiencyBenchmark:
         out,
         split_seed: int = 0,
         data_root: str | None = None,
+        probe: bool = True,
     ) -> None:
         if model not in preset.models:
             raise KeyError(f'preset {preset.name!r} has no model {model!r}; it has {sorted(preset.models)}')
@@ -107,6 +125,74 @@ class LabelEfficiencyBenchmark:
         self.methods, self.fractions, self.seeds = list(methods), list(fractions), list(seeds)
         self.out, self.split_seed = Path(out).resolve(), split_seed
         self.data_root = (REPO_ROOT / (data_root or preset.data_root)).resolve()
+        self.probe_enabled = probe and preset.probe_fraction is not None
+        self._frames: int | None = None
+        self._configs: dict = {}
+
+    # -- protocol quantities ---------------------------------------------------------------------
+    def _config(self, path: str):
+        """The loaded config (custom modules not imported: only settings are read)."""
+        if path not in self._configs:
+            from mmengine.config import Config
+
+            self._configs[path] = Config.fromfile(str(REPO_ROOT / path), import_custom_modules=False)
+        return self._configs[path]
+
+    def training_frames(self) -> int:
+        """Frames of the 100% training info file."""
+        if self._frames is None:
+            path = self.data_root / self.preset.train_info
+            with open(path, 'rb') as f:
+                infos = pickle.load(f)
+            if not isinstance(infos, dict) or not infos.get('data_list'):
+                raise ValueError(f'{path}: expected an MMDet3D v1.1 info dict with a non-empty data_list')
+            self._frames = len(infos['data_list'])
+        return self._frames
+
+    def iters_per_epoch(self, config: str) -> int:
+        """Iterations of one epoch of the 100% training set with ``config``'s batch size."""
+        batch = int(self._config(config).train_dataloader.get('batch_size', 1))
+        return math.ceil(self.training_frames() / batch)
+
+    def finetune_iterations(self) -> int:
+        """Fine-tuning iterations of every fraction: the preset's, or its epochs of 100%."""
+        if self.preset.finetune_iters is not None:
+            return int(self.preset.finetune_iters)
+        return int(self.preset.finetune_epochs_of_full) * self.iters_per_epoch(self.entry.finetune_config)
+
+    def finetune_overrides(self) -> dict:
+        """Config overrides of every fine-tune (the same for every method, fraction and seed)."""
+        config = self.entry.finetune_config
+        return iteration_overrides(
+            self._config(config),
+            self.finetune_iterations(),
+            self.iters_per_epoch(config),
+            self.preset.finetune_schedule,
+        )
+
+    def pretrain_overrides(self, method: str) -> dict:
+        """Config overrides of one method's pre-training (schedule + the start-weights hook)."""
+        config = self.entry.pretrain_configs[method]
+        cfg = self._config(config)
+        overrides: dict = {}
+        if self.preset.pretrain_iters is not None or self.preset.pretrain_schedule is not None:
+            ipe = self.iters_per_epoch(config)
+            total = self.preset.pretrain_iters or native_iterations(cfg, ipe)
+            overrides = iteration_overrides(cfg, total, ipe, self.preset.pretrain_schedule)
+        imports = dict(cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False))
+        imports['imports'] = [*imports.get('imports', []), 'mmssl.benchmarks.weight_change']
+        overrides['custom_imports'] = imports
+        overrides['custom_hooks'] = [*cfg.get('custom_hooks', []), dict(type='StartWeightsHook')]
+        return overrides
+
+    def encoder_prefixes(self) -> list[str]:
+        """Checkpoint prefixes the detector takes over (its ``init_from.prefix_map`` sources)."""
+        init_from = self._config(self.entry.finetune_config).model.get('init_from') or {}
+        return list((init_from.get('prefix_map') or {}).keys())
+
+    def _run_config(self, name: str, base: str, overrides: dict) -> str:
+        path = write_run_config(self.out / 'configs' / f'{name}.py', REPO_ROOT / base, overrides)
+        return str(path)
 
     # -- steps -------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -158,44 +244,78 @@ class LabelEfficiencyBenchmark:
                 options += [f'{loader}.data_root={root}', f'{loader}.ann_file={val}']
         return options
 
-    def _iter_options(self, iters: int | None) -> list[str]:
-        if iters is None:
-            return []
-        return [
-            f'train_cfg.max_iters={iters}',
-            f'train_cfg.val_interval={iters + 1}',
-            f'default_hooks.checkpoint.interval={iters}',
-        ]
-
     def pretrain(self, method: str) -> dict:
-        """Pre-train once per method (seed 0); returns the done record."""
+        """Pre-train once per method (seed 0) on every training frame; returns the done record."""
         work_dir = self.out / 'pretrain' / f'{self.model}_{method}'
         done = work_dir / 'done.json'
         if done.exists():
             _log(f'pre-training {method}: done before, skipped')
             return json.loads(done.read_text())
         config = self.entry.pretrain_configs[method]
-        args = ['tools/train.py', config, '--work-dir', str(work_dir)]
+        run_config = self._run_config(
+            f'pretrain_{self.model}_{method}', config, self.pretrain_overrides(method)
+        )
+        args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
         if _last_checkpoint(work_dir):
             args.append('--resume')
         args += [
             '--cfg-options',
             *self._data_options(str(self.data_root / self.preset.train_info), evaluation=False),
-            *self._iter_options(self.preset.pretrain_iters),
             'randomness.seed=0',
         ]
-        _log(f'pre-training {method} with {config}')
+        _log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
         t0 = time.time()
         run_logged(args, work_dir / 'benchmark.log')
+        checkpoint = _last_checkpoint(work_dir)
+        start = work_dir / START_WEIGHTS
+        change = (
+            checkpoint_weight_change(start, checkpoint, self.encoder_prefixes()) if start.exists() else None
+        )
         record = dict(
             method=method,
             config=config,
-            checkpoint=_last_checkpoint(work_dir),
+            run_config=run_config,
+            iters=self.preset.pretrain_iters,
+            schedule=dataclasses.asdict(self.preset.pretrain_schedule)
+            if self.preset.pretrain_schedule
+            else None,
+            checkpoint=checkpoint,
             wall_s=round(time.time() - t0, 1),
             compute=_compute(work_dir),
+            weight_change=change,
         )
+        if change:
+            _log(
+                'relative weight change ||w - w0|| / ||w0||: '
+                + ', '.join(f'{k.rstrip(".")} {v["relative_change"]:.3f}' for k, v in change.items())
+            )
         _write_json(done, record)
         return record
+
+    def probe(self, method: str, pretrained: dict | None) -> dict:
+        """The feature probe of one method's encoders (scratch: the random init)."""
+        out = self.out / 'probe' / f'{self.model}_{method}'
+        result = out / 'probe.json'
+        if result.exists():
+            _log(f'probe {method}: done before, skipped')
+            return json.loads(result.read_text())
+        args = [
+            'tools/probe_features.py',
+            self.entry.finetune_config,
+            '--train-ann',
+            str(self.split_file(self.preset.probe_fraction)),
+            '--val-ann',
+            str(self.data_root / self.preset.val_info),
+            '--data-root',
+            f'{self.data_root}/',
+            '--out',
+            str(out),
+        ]
+        if pretrained is not None:
+            args += ['--checkpoint', pretrained['checkpoint']]
+        _log(f'probing {method} features (labelled split {self.preset.probe_fraction:g})')
+        run_logged(args, out / 'probe.log')
+        return json.loads(result.read_text())
 
     def finetune(self, method: str, fraction: float, seed: int, pretrained: dict | None) -> dict:
         """Fine-tune and evaluate one (method, fraction, seed); returns its result record."""
@@ -206,18 +326,18 @@ class LabelEfficiencyBenchmark:
             return json.loads(result_file.read_text())
         split = self.split_file(fraction)
         config = self.entry.finetune_config
+        run_config = self._run_config(f'finetune_{self.model}', config, self.finetune_overrides())
         t0 = time.time()
-        train_args = ['tools/train.py', config, '--work-dir', str(work_dir)]
+        train_args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
         if _last_checkpoint(work_dir):
             train_args.append('--resume')
-        options = [
-            *self._data_options(str(split)),
-            *self._iter_options(self.preset.finetune_iters),
-            f'randomness.seed={seed}',
-        ]
+        options = [*self._data_options(str(split)), f'randomness.seed={seed}']
         if pretrained is not None:
             options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
-        _log(f'fine-tuning {method} fraction {fraction:g} seed {seed}')
+        _log(
+            f'fine-tuning {method} fraction {fraction:g} seed {seed} '
+            f'({self.finetune_iterations()} iterations)'
+        )
         run_logged([*train_args, '--cfg-options', *options], work_dir / 'benchmark.log')
         ckpt = _last_checkpoint(work_dir)
         metrics_file = work_dir / 'test' / 'metrics.json'
@@ -246,10 +366,12 @@ class LabelEfficiencyBenchmark:
             fraction=fraction,
             seed=seed,
             **summarise_nuscenes_metrics(metrics),
+            finetune_iters=self.finetune_iterations(),
             wall_s=round(time.time() - t0, 1),
             device_hours=compute.get('device_hours_total'),
             peak_mem_mb=compute.get('peak_mem_mb'),
             finetune_config=config,
+            run_config=run_config,
             pretrain_config=pretrained['config'] if pretrained else None,
             pretrain_checkpoint=pretrained['checkpoint'] if pretrained else None,
             pretrain_device_hours=(pretrained or {}).get('compute', {}).get('device_hours_total'),
@@ -263,21 +385,26 @@ class LabelEfficiencyBenchmark:
 
     # -- whole benchmark -------------------------------------------------------------------------
     def protocol(self) -> dict:
-        """What makes finished runs in ``out`` reusable: the same model, data and iterations."""
+        """What makes finished runs in ``out`` reusable: the same model, data, iterations, schedules."""
+        p = self.preset
         return dict(
-            preset=self.preset.name,
+            preset=p.name,
             model=self.model,
             data_root=str(self.data_root),
             split_seed=self.split_seed,
-            pretrain_iters=self.preset.pretrain_iters,
-            finetune_iters=self.preset.finetune_iters,
+            pretrain_iters=p.pretrain_iters,
+            finetune_iters=p.finetune_iters,
+            finetune_epochs_of_full=p.finetune_epochs_of_full,
+            pretrain_schedule=dataclasses.asdict(p.pretrain_schedule) if p.pretrain_schedule else None,
+            finetune_schedule=dataclasses.asdict(p.finetune_schedule) if p.finetune_schedule else None,
+            probe_fraction=p.probe_fraction if self.probe_enabled else None,
         )
 
     def check_protocol(self) -> None:
         """Write ``protocol.json``, or refuse to resume runs of another protocol in ``out``.
 
-        Resuming skips every step with a finished marker, so runs of another preset, data root
-        or iteration count in the same folder would be silently mixed into the results.
+        Resuming skips every step with a finished marker, so runs of another preset, data root,
+        iteration count or schedule in the same folder would be silently mixed into the results.
         """
         path = self.out / 'protocol.json'
         current = self.protocol()
@@ -298,14 +425,48 @@ class LabelEfficiencyBenchmark:
         self.out.mkdir(parents=True, exist_ok=True)
         self.check_protocol()
         self.prepare_data()
-        records = []
+        t0 = time.time()
+        total = len(self.methods) * len(self.fractions) * len(self.seeds)
+        records, pretraining, probes, fresh = [], {}, {}, []
         for method in self.methods:
             pretrained = None if method == SCRATCH else self.pretrain(method)
+            if pretrained is not None:
+                pretraining[method] = pretrained
+            if self.probe_enabled:
+                probes[method] = self.probe(method, pretrained)
             for fraction in self.fractions:
                 for seed in self.seeds:
+                    t_run = time.time()
+                    done_before = self._result_file(method, fraction, seed).exists()
                     records.append(self.finetune(method, fraction, seed, pretrained))
-        write_reports(self.out, records, self.preset, self.model, environment_record(REPO_ROOT))
+                    if not done_before:
+                        fresh.append(time.time() - t_run)
+                        left = total - len(records)
+                        _log(
+                            f'{len(records)}/{total} fine-tunes done, '
+                            f'{(time.time() - t0) / 60:.1f} min so far; '
+                            f'about {left * sum(fresh) / len(fresh) / 60:.0f} min of fine-tuning left'
+                        )
+        write_reports(
+            self.out,
+            records,
+            self.preset,
+            self.model,
+            environment_record(REPO_ROOT),
+            pretraining=pretraining,
+            probes=probes,
+            finetune_iters=self.finetune_iterations(),
+        )
         return records
+
+    def _result_file(self, method: str, fraction: float, seed: int) -> Path:
+        return (
+            self.out
+            / 'runs'
+            / f'{self.model}_{method}'
+            / f'frac{frac_tag(fraction)}_seed{seed}'
+            / 'result.json'
+        )
 
 
 def summarise_nuscenes_metrics(metrics: dict) -> dict:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
-import statistics
 import subprocess
 from pathlib import Path
 
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 from .presets import SCRATCH, BenchmarkPreset
+from .stats import aggregate, paired_differences
+
+__all__ = ['aggregate', 'environment_record', 'markdown_table', 'paired_differences', 'plot', 'write_reports']
 
 VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'mmssl')
 
@@ -40,70 +42,137 @@ def environment_record(repo_root: Path) -> dict:
     return dict(versions=versions, git_commit=commit, git_dirty=dirty)
 
 
-def aggregate(records: list[dict]) -> dict:
-    """Mean and standard deviation of NDS/mAP over seeds, per (method, fraction)."""
-    groups: dict[tuple[str, float], list[dict]] = {}
-    for r in records:
-        groups.setdefault((r['method'], r['fraction']), []).append(r)
-    table = {}
-    for key, runs in groups.items():
-        row = dict(n=len(runs))
-        for metric in ('NDS', 'mAP'):
-            values = [r[metric] for r in runs]
-            row[metric] = statistics.fmean(values)
-            row[f'{metric}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
-        table[key] = row
-    return table
+def _fmt(value, digits: int = 2) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
 
 
-def markdown_table(table: dict, preset: BenchmarkPreset, model: str) -> str:
-    """The results.md text: mean +- std per method and fraction, gain over scratch, published."""
-    methods = sorted({m for m, _ in table}, key=lambda m: (m != SCRATCH, m))
+def _methods(table: dict) -> list[str]:
+    return sorted({m for m, _ in table}, key=lambda m: (m != SCRATCH, m))
+
+
+def markdown_table(
+    table: dict,
+    preset: BenchmarkPreset,
+    model: str,
+    paired: dict | None = None,
+    finetune_iters: int | None = None,
+) -> str:
+    """The results table: mean +- std per method and fraction, paired gain over scratch, published.
+
+    The gain columns hold the mean paired difference to scratch (same split and seed) and its
+    95% Student-t interval (:mod:`mmssl.benchmarks.stats`); with one seed only the difference.
+    """
+    paired = paired if paired is not None else {}
+    methods = _methods(table)
     fractions = sorted({f for _, f in table})
     has_published = any((model, m, f) in preset.published for m in methods for f in fractions)
-    head = '| method | labels | seeds | NDS | mAP | NDS gain vs scratch | mAP gain vs scratch |'
+    head = '| method | labels | seeds | NDS | mAP | NDS gain vs scratch [95% CI] | mAP gain [95% CI] |'
     sep = '|---|---|---|---|---|---|---|'
     if has_published:
-        head += ' published mAP |'
-        sep += '---|'
-    pre, fine = (n or "the config's" for n in (preset.pretrain_iters, preset.finetune_iters))
-    iters = f'pre-training {pre} iterations, fine-tuning {fine} iterations'
+        head += ' published mAP | published NDS |'
+        sep += '---|---|'
+    fine = finetune_iters or preset.finetune_iters or "the config's"
+    pre = preset.pretrain_iters or "the config's"
+    iters = f'pre-training {pre} iterations, fine-tuning {fine} iterations for every fraction'
     lines = [f'# Label efficiency: {model}, preset {preset.name} ({iters})', '', head, sep]
     for method in methods:
         for fraction in fractions:
             row = table.get((method, fraction))
             if row is None:
                 continue
-            base = table.get((SCRATCH, fraction))
             gains = ['-', '-']
-            if base is not None and method != SCRATCH:
-                gains = [f'{row[m] - base[m]:+.2f}' for m in ('NDS', 'mAP')]
+            diff = paired.get((method, fraction))
+            if diff is not None:
+                gains = []
+                for metric in ('NDS', 'mAP'):
+                    d = diff[metric]
+                    text = f'{d["mean"]:+.2f}'
+                    if d['std'] is not None:
+                        text += f' +- {d["std"]:.2f} [{d["ci_low"]:+.2f}, {d["ci_high"]:+.2f}]'
+                    gains.append(text)
             line = (
                 f'| {method} | {fraction:g} | {row["n"]} | {row["NDS"]:.2f} +- {row["NDS_std"]:.2f} | '
                 f'{row["mAP"]:.2f} +- {row["mAP_std"]:.2f} | {gains[0]} | {gains[1]} |'
             )
             if has_published:
-                pub = preset.published.get((model, method, fraction), {}).get('mAP')
-                line += f' {pub if pub is not None else "-"} |'
+                pub = preset.published.get((model, method, fraction), {})
+                line += f' {pub.get("mAP", "-")} | {pub.get("NDS", "-")} |'
             lines.append(line)
     lines += [
         '',
         'NDS and mAP in %, nuScenes detection metric (nuscenes-devkit via MMDet3D NuScenesMetric);',
-        'mean +- sample standard deviation over seeds.',
+        'mean +- sample standard deviation over seeds. Gains: mean +- std of the paired differences to',
+        'scratch (same scene subset and seed) and the 95% Student-t interval of their mean',
+        '(mean +- t(0.975, n-1) * std / sqrt(n)).',
     ]
     return '\n'.join(lines) + '\n'
 
 
-def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path) -> None:
-    """NDS and mAP against label fraction, one line per method with error bars."""
+def weight_change_table(pretraining: dict) -> str:
+    """Markdown: relative weight change of each encoder module after each pre-training."""
+    rows = [(m, p['weight_change']) for m, p in sorted(pretraining.items()) if p.get('weight_change')]
+    if not rows:
+        return ''
+    lines = [
+        '## How far pre-training moved the encoders',
+        '',
+        '| method | module | params | norm(w0) | norm(w - w0) / norm(w0) |',
+        '|---|---|---|---|---|',
+    ]
+    for method, change in rows:
+        for module, c in change.items():
+            lines.append(
+                f'| {method} | {module.rstrip(".")} | {c["params"]} | {c["norm_start"]:.2f} | '
+                f'{c["relative_change"]:.4f} |'
+            )
+    return '\n'.join(lines) + '\n'
+
+
+def probe_table(probes: dict) -> str:
+    """Markdown: the linear BEV probe and the embedding spectrum of each method's encoders."""
+    if not probes:
+        return ''
+    lines = [
+        '## Feature probe (frozen encoders, linear BEV class probe; embedding spectrum)',
+        '',
+        '| method | features | occupancy IoU | mIoU | balanced acc. | effective rank | explained-var. AUC |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for method in sorted(probes, key=lambda m: (m != SCRATCH, m)):
+        r = probes[method]
+        p, s = r['probe'], r['spectrum']['all']
+        channels = sum(r['feature_channels'].values())
+        lines.append(
+            f'| {method} | {"+".join(r["modules"])} ({channels} ch) | {_fmt(p["occupancy_IoU"])} | '
+            f'{_fmt(p["mIoU"])} | {_fmt(p["balanced_accuracy"])} | {s["effective_rank"]:.2f} / {s["dim"]} | '
+            f'{s["auc"]:.4f} |'
+        )
+    first = next(iter(probes.values()))
+    lines += [
+        '',
+        f'Probe fitted on the {first["train"]["frames"]} frames of {Path(first["train"]["ann_file"]).name}, '
+        f'scored on {first["val"]["frames"]} validation frames (IoU in %, scratch = random init).',
+        'Spectrum of the covariance of non-empty validation cells: effective rank = exp(entropy of',
+        'the explained-variance ratios), AUC = mean of the cumulative explained-variance curve',
+        '(lower = less collapse). See',
+        'docs/benchmarks-label-efficiency.md.',
+    ]
+    return '\n'.join(lines) + '\n'
+
+
+def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: dict | None = None) -> None:
+    """Top: NDS and mAP against label fraction, mean +- std over seeds, one line per method
+    (published figures as crosses). Bottom: paired difference to scratch with its 95% interval."""
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    methods = sorted({m for m, _ in table}, key=lambda m: (m != SCRATCH, m))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ('NDS', 'mAP')):
+    paired = paired or {}
+    methods = _methods(table)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), squeeze=False)
+    for col, metric in enumerate(('NDS', 'mAP')):
+        ax = axes[0][col]
         for method in methods:
             fractions = sorted(f for m, f in table if m == method)
             ax.errorbar(
@@ -121,31 +190,82 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path) -> None:
             ]
             if pub:
                 ax.scatter(*zip(*pub), marker='x', s=60, label=f'{method} (published)')
-        ax.set_xscale('log')
-        ax.set_xlabel('labelled training data (%)')
-        ax.set_ylabel(f'{metric} (%)')
+        ax.set_ylabel(f'{metric} (%), mean +- std over seeds')
         ax.set_title(f'{model}: {metric} vs labels ({preset.name})')
-        ax.grid(True, which='both', alpha=0.3)
-        ax.legend()
+        ax = axes[1][col]
+        for method in methods:
+            keys = sorted(f for m, f in paired if m == method)
+            if not keys:
+                continue
+            rows = [paired[(method, f)][metric] for f in keys]
+            yerr = [r['half_width'] if r['half_width'] is not None else 0.0 for r in rows]
+            ax.errorbar(
+                [100 * f for f in keys],
+                [r['mean'] for r in rows],
+                yerr=yerr,
+                marker='o',
+                capsize=3,
+                label=f'{method} - scratch',
+            )
+        ax.axhline(0.0, color='k', lw=0.8)
+        ax.set_ylabel(f'{metric} gain (points), 95% CI')
+        ax.set_title('paired difference to scratch (same split, same seed)')
+        for a in (axes[0][col], axes[1][col]):
+            a.set_xscale('log')
+            a.set_xlabel('labelled training scenes (%)')
+            a.grid(True, which='both', alpha=0.3)
+            if a.get_legend_handles_labels()[0]:
+                a.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def write_reports(out: Path, records: list[dict], preset: BenchmarkPreset, model: str, env: dict) -> None:
-    """Write results.json (every run + environment), results.md and label_efficiency.png."""
+def _paired_json(paired: dict) -> list[dict]:
+    return [dict(method=m, fraction=f, **row) for (m, f), row in sorted(paired.items())]
+
+
+def _probe_json(probe: dict) -> dict:
+    """A probe record without the long spectrum lists (they stay in the probe's own file)."""
+    spectrum = {
+        k: {kk: vv for kk, vv in v.items() if kk != 'explained_ratio'} for k, v in probe['spectrum'].items()
+    }
+    return {**probe, 'spectrum': spectrum}
+
+
+def write_reports(
+    out: Path,
+    records: list[dict],
+    preset: BenchmarkPreset,
+    model: str,
+    env: dict,
+    pretraining: dict | None = None,
+    probes: dict | None = None,
+    finetune_iters: int | None = None,
+) -> None:
+    """Write results.json (every run, summary, paired differences, pre-training weight change,
+    probes, environment), results.md and label_efficiency.png."""
+    pretraining, probes = pretraining or {}, probes or {}
     table = aggregate(records)
+    paired = paired_differences(records)
     payload = dict(
         preset=preset.name,
         model=model,
         pretrain_iters=preset.pretrain_iters,
-        finetune_iters=preset.finetune_iters,
+        finetune_iters=finetune_iters or preset.finetune_iters,
+        protocol=preset.description,
         environment=env,
         runs=records,
         summary=[dict(method=m, fraction=f, **row) for (m, f), row in sorted(table.items())],
+        paired_vs_scratch=_paired_json(paired),
+        pretraining=pretraining,
+        probes={m: _probe_json(p) for m, p in probes.items()},
     )
     atomic_write_bytes(json.dumps(payload, indent=2, default=str).encode(), out / 'results.json')
-    text = markdown_table(table, preset, model)
+    text = markdown_table(table, preset, model, paired, finetune_iters)
+    for extra in (weight_change_table(pretraining), probe_table(probes)):
+        if extra:
+            text += '\n' + extra
     atomic_write_bytes(text.encode(), out / 'results.md')
-    plot(table, preset, model, out / 'label_efficiency.png')
+    plot(table, preset, model, out / 'label_efficiency.png', paired)
     print(text, flush=True)

@@ -21,6 +21,8 @@ RUN_KEYS = {
     'device_hours',
     'peak_mem_mb',
     'finetune_config',
+    'run_config',
+    'finetune_iters',
     'pretrain_config',
     'pretrain_checkpoint',
     'checkpoint',
@@ -61,16 +63,46 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
     assert nsmae['pretrain_checkpoint'].endswith('iter_4.pth')
     assert payload['environment']['versions']['mmdet3d'] == '1.4.0'
     assert {s['method'] for s in payload['summary']} == {'scratch', 'nsmae'}
+    assert all(run['finetune_iters'] == 4 for run in payload['runs'])
+    (paired,) = payload['paired_vs_scratch']
+    assert paired['method'] == 'nsmae' and paired['NDS']['n'] == 1 and paired['NDS']['ci_low'] is None
+    assert paired['NDS']['mean'] == pytest.approx(
+        nsmae['NDS'] - next(r for r in payload['runs'] if r['method'] == 'scratch')['NDS']
+    )
+    change = payload['pretraining']['nsmae']['weight_change']
+    assert set(change) >= {'img_backbone.', 'pts_middle_encoder.'}
+    assert all(
+        0 < c['relative_change'] < 1 for c in change.values()
+    )  # 4 steps at lr <= 1e-3 moved them a little
+    assert (tmp_path / 'pretrain' / 'bevfusion_nsmae' / 'weights_at_start.pth').exists()
+    probes = payload['probes']
+    assert set(probes) == {'scratch', 'nsmae'}
+    for probe in probes.values():
+        assert probe['modules'] == ['view_transform', 'pts_middle_encoder'] and probe['grid'] == [30, 30]
+        assert (
+            0 <= probe['probe']['balanced_accuracy'] <= 100
+            and probe['spectrum']['all']['effective_rank'] >= 1
+        )
+    assert (
+        probes['nsmae']['checkpoint'] == nsmae['pretrain_checkpoint']
+        and probes['scratch']['checkpoint'] is None
+    )
+    assert (tmp_path / 'probe' / 'bevfusion_nsmae' / 'spectrum.png').read_bytes()[:4] == b'\x89PNG'
     md = (tmp_path / 'results.md').read_text()
     assert '| nsmae | 0.5 | 1 |' in md
+    assert '## How far pre-training moved the encoders' in md and '## Feature probe' in md
     assert (tmp_path / 'label_efficiency.png').read_bytes()[:4] == b'\x89PNG'
     logs = list((tmp_path / 'runs').glob('*/*/benchmark.log'))
     assert len(logs) == 2 and all(log.stat().st_size > 0 for log in logs)
     assert list((tmp_path / 'runs').glob('*/*/*.py')), 'each run keeps its config'
+    assert {p.name for p in (tmp_path / 'configs').glob('*.py')} == {
+        'finetune_bevfusion.py',
+        'pretrain_bevfusion_nsmae.py',
+    }
 
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob('runs/*/*/result.json')}
     out = run_tool(args, timeout=900).stdout
-    assert out.count('done before, skipped') == 3  # pre-training + 2 fine-tunes
+    assert out.count('done before, skipped') == 5  # pre-training, 2 probes, 2 fine-tunes
     assert {p: p.stat().st_mtime_ns for p in tmp_path.glob('runs/*/*/result.json')} == stamps
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks.label_efficiency import summarise_nuscenes_metrics
-from mmssl.benchmarks.report import aggregate, markdown_table, write_reports
+from mmssl.benchmarks.report import aggregate, markdown_table, paired_differences, write_reports
 
 
 def _records():
@@ -26,10 +26,13 @@ def test_aggregate_mean_std_over_seeds():
 
 
 def test_markdown_gain_and_published_columns():
-    text = markdown_table(aggregate(_records()), PRESETS['nuscenes'], 'bevfusion')
+    records = _records()
+    text = markdown_table(aggregate(records), PRESETS['nuscenes'], 'bevfusion', paired_differences(records))
     nsmae_row = next(line for line in text.splitlines() if line.startswith('| nsmae | 0.1 '))
-    assert '12.00 +- 1.00' in nsmae_row and '+2.00' in nsmae_row and '+1.00' in nsmae_row
-    assert nsmae_row.rstrip().endswith('55.9 |')  # NS-MAE paper, BEVFusion 10%
+    # every seed is +2 NDS / +1 mAP over scratch: zero spread, the interval is the point
+    assert '12.00 +- 1.00' in nsmae_row and '+2.00 +- 0.00 [+2.00, +2.00]' in nsmae_row
+    assert '+1.00 +- 0.00 [+1.00, +1.00]' in nsmae_row
+    assert nsmae_row.rstrip().endswith('55.9 | 61.4 |')  # NS-MAE Table VII, BEVFusion 10%: mAP, NDS
 
 
 def test_write_reports_files(tmp_path):

@@ -1,0 +1,123 @@
+"""Statistics of the label-efficiency benchmark: paired differences to scratch and their intervals.
+
+Two runs are a *pair* when they share the label fraction (hence the scene subset: subsets
+depend only on the fraction and the split seed, never on the method) and the fine-tuning seed.
+For a method ``m`` and a fraction ``f`` with seeds ``s = 1..n`` the paired differences are
+``d_s = metric(m, f, s) - metric(scratch, f, s)``; the report gives
+
+* the mean ``d̄ = Σ d_s / n`` and the sample standard deviation
+  ``sd = sqrt(Σ (d_s - d̄)² / (n - 1))``;
+* the two-sided ``confidence`` (95%) Student-t interval ``d̄ ± t_{1-α/2, n-1} · sd / sqrt(n)``,
+  ``α = 1 - confidence`` (``scipy.stats.t``). With one seed there is no interval (``None``).
+
+Pairing removes the variance that both arms share (the same labelled scenes, the same data
+order and head initialisation for one seed), so the interval on ``d̄`` is narrower than the one
+a comparison of the two unpaired means would give.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Iterable
+
+from .presets import SCRATCH
+
+METRICS = ('NDS', 'mAP')
+
+
+def mean_std_ci(values: Iterable[float], confidence: float = 0.95) -> dict:
+    """Mean, sample std and the Student-t interval of the mean of ``values``.
+
+    Args:
+        values: The sample (at least one value).
+        confidence: Two-sided coverage of the interval, in ``(0, 1)``.
+
+    Returns:
+        ``dict(n, mean, std, ci_low, ci_high, half_width)``; ``std`` and the interval are
+        ``None`` for a single value.
+    """
+    from scipy import stats
+
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError('mean_std_ci: empty sample')
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must be in (0, 1), got {confidence}')
+    n = len(values)
+    mean = statistics.fmean(values)
+    if n < 2:
+        return dict(n=n, mean=mean, std=None, ci_low=None, ci_high=None, half_width=None)
+    std = statistics.stdev(values)
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * std / math.sqrt(n)
+    return dict(n=n, mean=mean, std=std, ci_low=mean - half, ci_high=mean + half, half_width=half)
+
+
+def _split_id(record: dict):
+    """What makes two runs share labels: the scene list of their split (or its file)."""
+    split = record.get('split') or {}
+    scenes = split.get('scenes')
+    return tuple(scenes) if scenes is not None else record.get('split_file')
+
+
+def paired_differences(
+    records: list[dict], metrics: Iterable[str] = METRICS, confidence: float = 0.95
+) -> dict:
+    """Per ``(method, fraction)`` of every non-scratch method: the paired differences to scratch.
+
+    Args:
+        records: Run records with ``method``, ``fraction``, ``seed`` and the metrics
+            (``results.json['runs']``).
+        metrics: Metric keys to difference.
+        confidence: Coverage of the Student-t interval.
+
+    Returns:
+        ``{(method, fraction): {metric: dict(seeds, differences, n, mean, std, ci_low,
+        ci_high, half_width)}}``; only seeds that both arms finished are paired.
+
+    Raises:
+        ValueError: two runs of one (method, fraction, seed), or a pair trained on different
+            scene subsets (they would not be a pair).
+    """
+    runs: dict[tuple, dict] = {}
+    for r in records:
+        key = (r['method'], float(r['fraction']), int(r['seed']))
+        if key in runs:
+            raise ValueError(f'two runs of method {key[0]!r}, fraction {key[1]:g}, seed {key[2]}')
+        runs[key] = r
+    out: dict = {}
+    for method, fraction in sorted({(m, f) for m, f, _ in runs if m != SCRATCH}):
+        seeds = sorted(s for m, f, s in runs if (m, f) == (method, fraction) and (SCRATCH, f, s) in runs)
+        if not seeds:
+            continue
+        row = {}
+        for seed in seeds:
+            a, b = runs[(method, fraction, seed)], runs[(SCRATCH, fraction, seed)]
+            if _split_id(a) != _split_id(b):
+                raise ValueError(
+                    f'{method} and {SCRATCH} at fraction {fraction:g}, seed {seed} were trained on '
+                    f'different scene subsets ({a.get("split_file")} vs {b.get("split_file")})'
+                )
+        for metric in metrics:
+            diffs = [
+                runs[(method, fraction, s)][metric] - runs[(SCRATCH, fraction, s)][metric] for s in seeds
+            ]
+            row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
+        out[(method, fraction)] = row
+    return out
+
+
+def aggregate(records: list[dict], metrics: Iterable[str] = METRICS) -> dict:
+    """Mean and sample std (0 for one seed) over seeds, per ``(method, fraction)``."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r['method'], float(r['fraction'])), []).append(r)
+    table = {}
+    for key, group in groups.items():
+        row = dict(n=len(group))
+        for metric in metrics:
+            values = [r[metric] for r in group]
+            row[metric] = statistics.fmean(values)
+            row[f'{metric}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
+        table[key] = row
+    return table
