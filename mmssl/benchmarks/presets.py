@@ -65,7 +65,7 @@ class BenchmarkPreset:
 _TINY_MODELS = {
     'bevfusion': ModelEntry(
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
-        pretrain_configs={'nsmae': 'configs/nsmae_bevfusion_tiny.py'},
+        pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
     ),
 }
 
@@ -111,7 +111,7 @@ PRESETS: dict[str, BenchmarkPreset] = {
             models={
                 'bevfusion': ModelEntry(
                     finetune_config='projects/BEVFusion/configs/bevfusion_full_nus.py',
-                    pretrain_configs={'nsmae': 'configs/nsmae_bevfusion.py'},
+                    pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion.py'},
                 ),
             },
             pretrain_iters=None,
