@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmssl.testing.paths import REPO_ROOT
+from mmssl.testing.runs import run_tool
 
 PKG_ROOT = REPO_ROOT / 'mmssl'  # what mim walks: the package, whose .mim/ links to the checkout
 
@@ -58,33 +60,48 @@ def test_model_fragments_end_in_model():
     assert [p for p in fragments if not p.name.endswith('_model.py')] == []
 
 
-@pytest.mark.parametrize('cfg', _config_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_mim_finds_each_config_by_its_file_name(cfg):
-    from mim.utils import recursively_find
+# mim is run in subprocesses: importing it loads pip's vendored typing_extensions, which patches
+# `typing` for the whole process and breaks later imports of torch._dynamo.
+FIND_BY_NAME = """
+import json, sys
+from mim.utils import recursively_find
+print(json.dumps({n: recursively_find(sys.argv[1], n, followlinks=True) for n in sys.argv[2:]}))
+"""
 
+MIM_TRAIN = """
+import importlib, json, os, sys
+train = importlib.import_module('mim.commands.train')  # the module, not the package's function
+calls = []
+train.get_installed_path = lambda package: sys.argv[1]
+train.subprocess.check_output = lambda cmd, **kw: b'--launcher'
+train.subprocess.check_call = lambda cmd, **kw: calls.append(cmd) or 0
+os.chdir(sys.argv[2])
+ok, msg = train.train(package='mmssl', config='configs/nsmae_bevfusion.py', gpus=0, yes=True)
+print(json.dumps(dict(ok=ok, msg=msg, calls=calls)))
+"""
+
+
+def test_mim_finds_each_config_by_its_file_name():
     # mim 0.3.9 (mim/commands/train.py): a CONFIG that is not an existing path is searched by
     # file name over the whole package root, following the .mim symlinks
-    found = recursively_find(str(PKG_ROOT), cfg.name, followlinks=True)
-    assert [os.path.realpath(f) for f in found] == [os.path.realpath(cfg)]
+    configs = _config_files()
+    out = run_tool(['-c', FIND_BY_NAME, str(PKG_ROOT), *sorted({p.name for p in configs})]).stdout
+    found = json.loads(out.splitlines()[-1])
+    for cfg in configs:
+        assert [os.path.realpath(f) for f in found[cfg.name]] == [os.path.realpath(cfg)], cfg
 
 
 @pytest.mark.parametrize('inside_clone', [True, False])
-def test_documented_mim_command_resolves_the_nsmae_config(inside_clone, tmp_path, monkeypatch):
+def test_documented_mim_command_resolves_the_nsmae_config(inside_clone, tmp_path):
     """`mim train mmssl configs/nsmae_bevfusion.py` runs configs/nsmae/nsmae_bevfusion.py.
 
     mim's own ``train`` runs up to the subprocess that would start training, with the package
-    root pointed at this checkout.
+    root pointed at this checkout and the current folder inside or outside the clone.
     """
-    import importlib
-
-    mim_train = importlib.import_module('mim.commands.train')  # the module, not the package's function
-    calls = []
-    monkeypatch.setattr(mim_train, 'get_installed_path', lambda package: str(PKG_ROOT))
-    monkeypatch.setattr(mim_train.subprocess, 'check_output', lambda cmd, **kw: b'--launcher')
-    monkeypatch.setattr(mim_train.subprocess, 'check_call', lambda cmd, **kw: calls.append(cmd) or 0)
-    monkeypatch.chdir(REPO_ROOT if inside_clone else tmp_path)
-    ok, msg = mim_train.train(package='mmssl', config='configs/nsmae_bevfusion.py', gpus=0, yes=True)
-    assert ok, msg
-    (cmd,) = calls
+    cwd = REPO_ROOT if inside_clone else tmp_path
+    out = run_tool(['-c', MIM_TRAIN, str(PKG_ROOT), str(cwd)]).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result['ok'], result['msg']
+    (cmd,) = result['calls']
     assert os.path.realpath(cmd[1]) == str(REPO_ROOT / 'tools' / 'train.py')
     assert cmd[2] == os.path.realpath(REPO_ROOT / 'configs' / 'nsmae' / 'nsmae_bevfusion.py')
