@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP_DEPS := tools/setup/install_stack.sh pyproject.toml
 SYNTH := data/synthetic-nuscenes
-DEMO_CONFIG ?= configs/nsmae_bevfusion_demo.py
+DEMO_CONFIG ?= configs/nsmae/nsmae_bevfusion_demo.py
 PYTEST_ARGS ?=
 
 .PHONY: setup test demo data lint clean-venv

@@ -1,6 +1,6 @@
 """What does pre-training cost? Step time and peak memory of pre-training configs.
 
-    python tools/benchmark_pretrain.py --configs configs/nsmae_bevfusion_tiny.py --iters 10 \
+    python tools/benchmark_pretrain.py --configs configs/nsmae/nsmae_bevfusion_tiny.py --iters 10 \
         [--warmup 3] [--out work_dirs/pretrain_cost.json]
 
 For each pre-training config, and for the supervised config of the same downstream model (the
@@ -15,7 +15,7 @@ supervised ones included; ``--real-keyframe`` points every config's training dat
 real nuScenes keyframe of ../shared/data/nuscenes_demo (for the full-size configs, whose
 nuScenes data root does not exist here)::
 
-    python tools/benchmark_pretrain.py --configs configs/nsmae_bevfusion.py --real-keyframe \
+    python tools/benchmark_pretrain.py --configs configs/nsmae/nsmae_bevfusion.py --real-keyframe \
         --batch-size 1 --iters 3 --warmup 1
 """
 

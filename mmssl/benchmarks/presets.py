@@ -114,13 +114,13 @@ class BenchmarkPreset:
 _TINY_MODELS = {
     'bevfusion': ModelEntry(
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
-        pretrain_configs={'nsmae': 'configs/nsmae_bevfusion_tiny.py'},
+        pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
     ),
 }
 _SYNTHETIC = dict(data='synthetic', train_info='nuscenes_infos_train.pkl', val_info='nuscenes_infos_val.pkl')
 # Pre-training must move the encoders in a few hundred iterations: AdamW moves a weight by about
 # lr per step, so the configs' constant 1e-4 leaves them near their random start (issue 10);
-# 1e-3 with warm-up and cosine decay, as configs/nsmae_bevfusion_demo.py found.
+# 1e-3 with warm-up and cosine decay, as configs/nsmae/nsmae_bevfusion_demo.py found.
 _PRETRAIN_SCHEDULE = Schedule(lr=1e-3, warmup_ratio=0.05)
 
 
@@ -233,7 +233,7 @@ def _nuscenes() -> BenchmarkPreset:
         models={
             'bevfusion': ModelEntry(
                 finetune_config='projects/BEVFusion/configs/bevfusion_full_nus.py',
-                pretrain_configs={'nsmae': 'configs/nsmae_bevfusion.py'},
+                pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion.py'},
             ),
         },
         pretrain_iters=None,

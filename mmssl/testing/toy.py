@@ -140,3 +140,32 @@ class DumpStateHook(Hook):
 
     def after_train(self, runner) -> None:
         self._dump(runner, 'after_train')
+
+
+def toy_reference_mse(
+    checkpoint: str | os.PathLike, num_samples: int = 16, dim: int = 8, hidden: int = 16, seed: int = 0
+) -> float:
+    """Mean squared error of a saved :class:`ToyRegressor`, computed here from its weights.
+
+    A reference for what ``ToyMSEMetric`` must report when a tool tests that checkpoint on
+    ``ToyRegressionDataset(num_samples, dim, seed)``: the per-sample squared error summed
+    over the output, averaged over the samples. It uses neither the metric, nor the test
+    loop, nor MMEngine's checkpoint loading.
+
+    Args:
+        checkpoint: ``.pth`` written by MMEngine's ``CheckpointHook`` (``state_dict`` key).
+        num_samples: Test dataset length.
+        dim: Input dimension.
+        hidden: Hidden width of the regressor.
+        seed: Dataset seed.
+
+    Returns:
+        The mean squared error.
+    """
+    state = torch.load(checkpoint, map_location='cpu')['state_dict']
+    net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    net.load_state_dict({k.removeprefix('net.'): v for k, v in state.items()})
+    data = ToyRegressionDataset(num_samples=num_samples, dim=dim, seed=seed)
+    with torch.no_grad():
+        err = (net(data.x) - data.y).pow(2).sum(dim=1)  # (N,)
+    return float(err.mean())

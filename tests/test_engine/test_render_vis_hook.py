@@ -40,7 +40,7 @@ def test_compose_panel_needs_a_depth_map():
 
 @pytest.mark.parametrize('name', ['bevfusion'])
 def test_tiny_config_trains_and_saves_renderings(name, synthetic_world, tmp_path):
-    cfg = Config.fromfile(f'configs/nsmae_{name}_tiny.py')
+    cfg = Config.fromfile(f'configs/nsmae/nsmae_{name}_tiny.py')
     cfg.work_dir = str(tmp_path)
     cfg.train_dataloader.batch_size = 1
     cfg.train_dataloader.dataset.data_root = str(synthetic_world['root'])

@@ -160,7 +160,7 @@ def _train(config, work_dir, world, max_iters, extra, resume=False):
 @pytest.mark.parametrize(
     'config,extra',
     [
-        ('configs/nsmae_bevfusion_tiny.py', {}),
+        ('configs/nsmae/nsmae_bevfusion_tiny.py', {}),
         (
             'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
             {

@@ -9,12 +9,12 @@ from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
-    str(p.relative_to(REPO)) for p in [*REPO.glob('configs/*.py'), *REPO.glob('projects/*/configs/*.py')]
+    str(p.relative_to(REPO)) for p in [*REPO.glob('configs/[!_]*/*.py'), *REPO.glob('projects/*/configs/*.py')]
 )
 
 
 def test_configs_found():
-    assert 'configs/nsmae_bevfusion_tiny.py' in CONFIGS
+    assert 'configs/nsmae/nsmae_bevfusion_tiny.py' in CONFIGS
     assert 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py' in CONFIGS
     assert len(CONFIGS) >= 12
 

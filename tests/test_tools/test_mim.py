@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mmssl.testing.runs import latest_checkpoint, run_tool
+from mmssl.testing.toy import toy_reference_mse
 
 MIM = str(Path(sys.executable).with_name('mim'))
 TOY = 'tests/data/configs/toy_regression.py'
@@ -44,5 +45,11 @@ def test_mim_train_then_test(tmp_path):
     out = proc.stdout + proc.stderr
     match = re.search(r'mse: ([0-9.]+)', out)
     assert match, out[-3000:]
-    assert float(match.group(1)) >= 0
-    assert json.loads(metrics_file.read_text())['mse'] == pytest.approx(float(match.group(1)), rel=1e-3)
+    reported = json.loads(metrics_file.read_text())['mse']
+    assert reported == pytest.approx(float(match.group(1)), rel=1e-3, abs=1e-4)
+    # the metric of the checkpoint mim was given, recomputed from its weights; the earlier
+    # checkpoint scores differently, so a test of the wrong weights would not pass
+    expected = toy_reference_mse(ckpt)
+    assert reported == pytest.approx(expected, rel=1e-5)
+    earlier = toy_reference_mse(tmp_path / 'iter_4.pth')
+    assert abs(earlier - expected) > 1e-3 * expected

@@ -4,7 +4,7 @@
 dataset_type = 'NuScenesSSLDataset'
 data_root = 'data/nuscenes/'
 # MMDet3D's nuScenes class order, which is also the flattened task order of CenterHead
-# (configs/_base_/models/centerhead_nus.py): a label index means the same class to both.
+# (configs/_base_/models/centerhead_nus_model.py): a label index means the same class to both.
 class_names = [
     'car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier', 'motorcycle',
     'bicycle', 'pedestrian', 'traffic_cone'

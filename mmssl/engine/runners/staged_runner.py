@@ -1,6 +1,6 @@
 """A runner that chains whole training runs: pre-train, then fine-tune from it, then test.
 
-``mim train mmssl configs/nsmae_bevfusion_demo.py`` is one command that pre-trains with one
+``mim train mmssl configs/nsmae/nsmae_bevfusion_demo.py`` is one command that pre-trains with one
 config and fine-tunes a detector from the result with another. Each stage is an ordinary
 MMEngine run (its own config, work dir ``<work_dir>/<stage name>``, logs and checkpoints);
 this runner only sequences them, passes the previous stage's checkpoint on, and writes a

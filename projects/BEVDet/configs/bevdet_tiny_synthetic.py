@@ -1,7 +1,7 @@
 # Tiny BEVDet (camera only) for CPU tests and the synthetic world: 128x352 images, ResNet-18 at
 # 1/8 width, 1/8 features (16 x 44), 30 depth bins of 2 m, 1.6 m cells downsampled x2 to a
 # 32 x 32 BEV of 3.2 m cells. The encoders equal the tiny NS-MAE camera model
-# (configs/nsmae_bevdet_tiny.py), so its checkpoint initialises them. Iteration-based schedule.
+# (configs/nsmae/nsmae_bevdet_tiny.py), so its checkpoint initialises them. Iteration-based schedule.
 _base_ = [
     '../../../configs/_base_/datasets/synthetic_nus_det.py',
     '../../../configs/_base_/default_runtime.py',

@@ -9,7 +9,7 @@ from mmengine.structures import BaseDataElement
 
 from mmssl.registry import MODELS
 
-TINY = {name: f'configs/nsmae_{name}_tiny.py' for name in ('bevfusion', 'bevdet', 'centerpoint')}
+TINY = {name: f'configs/nsmae/nsmae_{name}_tiny.py' for name in ('bevfusion', 'bevdet', 'centerpoint')}
 IMG_HW = (128, 352)
 # The tiny configs let the pipeline mask the LiDAR; the keyframe batch here is not masked, so the
 # model masks it (90% of the encoder's 0.45 m voxels).

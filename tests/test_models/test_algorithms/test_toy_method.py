@@ -51,7 +51,7 @@ PCR = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
 
 
 def _toy_from_centerpoint_tiny():
-    cfg = Config.fromfile('configs/nsmae_centerpoint_tiny.py')
+    cfg = Config.fromfile('configs/nsmae/nsmae_centerpoint_tiny.py')
     enc = {k: cfg.model[k] for k in ('data_preprocessor', 'pts_voxel_encoder', 'pts_middle_encoder')}
     torch.manual_seed(0)
     return MODELS.build(

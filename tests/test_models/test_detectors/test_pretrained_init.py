@@ -112,9 +112,12 @@ def test_model_init_from_in_init_weights(pretrain_ckpt):
 @pytest.mark.parametrize(
     'pretrain,detector',
     [
-        ('configs/nsmae_bevfusion_tiny.py', 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py'),
-        ('configs/nsmae_bevdet_tiny.py', 'projects/BEVDet/configs/bevdet_tiny_synthetic.py'),
-        ('configs/nsmae_centerpoint_tiny.py', 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py'),
+        ('configs/nsmae/nsmae_bevfusion_tiny.py', 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py'),
+        ('configs/nsmae/nsmae_bevdet_tiny.py', 'projects/BEVDet/configs/bevdet_tiny_synthetic.py'),
+        (
+            'configs/nsmae/nsmae_centerpoint_tiny.py',
+            'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
+        ),
     ],
 )
 def test_nsmae_checkpoint_initialises_tiny_detectors(pretrain, detector, tmp_path):

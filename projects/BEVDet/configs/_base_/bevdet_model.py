@@ -2,7 +2,7 @@
 # images, neck over the 1/16 and 1/32 maps -> 512 ch at 1/16, LSS 1-60 m in 1 m bins, 64 ch,
 # 0.8 m BEV cells over [-51.2, 51.2] m (128 x 128), CenterHead. The BEV encoder is SECOND +
 # SECONDFPN (deviation, see README). Literal values only, so it merges with any dataset base.
-_base_ = ['../../../../configs/_base_/models/centerhead_nus.py']
+_base_ = ['../../../../configs/_base_/models/centerhead_nus_model.py']
 custom_imports = dict(
     imports=['projects.BEVFusion.bevfusion', 'projects.BEVDet.bevdet'], allow_failed_imports=False
 )
@@ -61,7 +61,7 @@ model = dict(
         upsample_cfg=dict(type='deconv', bias=False),
         use_conv_for_no_stride=True,
     ),
-    # CenterHead of configs/_base_/models/centerhead_nus.py on this 0.8 m / 128 x 128 BEV grid
+    # CenterHead of configs/_base_/models/centerhead_nus_model.py on this 0.8 m / 128 x 128 BEV grid
     # (target grid 0.1 m x stride 8).
     bbox_head=dict(in_channels=384, bbox_coder=dict(pc_range=[-51.2, -51.2], voxel_size=[0.1, 0.1])),
     # Fine-tuning from a camera pre-training checkpoint: set init_from.checkpoint.

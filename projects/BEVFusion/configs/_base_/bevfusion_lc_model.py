@@ -2,10 +2,10 @@
 # released convfuser config): Swin-T + GeneralizedLSSFPN (256), LSS with LiDAR depth input
 # (1-60 m, 0.5 m bins, 0.3 m camera cells downsampled x2 to 0.6 m), 0.075 x 0.075 x 0.2 m voxels
 # over [-54, 54]^2 x [-5, 3] m, sparse encoder -> 128 x 2 z, ConvFuser 80 + 256 -> 256,
-# SECOND + SECONDFPN, CenterHead (configs/_base_/models/centerhead_nus.py; the paper's TransFusion
+# SECOND + SECONDFPN, CenterHead (configs/_base_/models/centerhead_nus_model.py; the paper's TransFusion
 # head is not used: see README). Only `model`/`custom_imports` here (literal values), so this
 # merges with any dataset base.
-_base_ = ['../../../../configs/_base_/models/centerhead_nus.py']
+_base_ = ['../../../../configs/_base_/models/centerhead_nus_model.py']
 custom_imports = dict(imports=['projects.BEVFusion.bevfusion'], allow_failed_imports=False)
 model = dict(
     type='BEVFusion',

@@ -6,10 +6,10 @@
 # an identity prefix map over img_backbone, img_neck, view_transform, pts_voxel_encoder,
 # pts_middle_encoder).
 _base_ = [
-    './_base_/datasets/nus_pretrain.py',
-    './_base_/default_runtime.py',
-    './_base_/schedules/adamw_onecycle_50e.py',
-    './_base_/models/nsmae_bevfusion.py',
+    '../_base_/datasets/nus_pretrain.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/adamw_onecycle_50e.py',
+    './_base_/nsmae_bevfusion_model.py',
 ]
 downstream_config = 'projects/BEVFusion/configs/bevfusion_full_nus.py'
 # The pipeline masks the LiDAR (LidarVoxelMask -> ssl_targets.masked_points) and provides the

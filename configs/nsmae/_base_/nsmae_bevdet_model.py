@@ -3,7 +3,7 @@
 # at 1/16, LSS 1-60 m in 1 m bins, 64 ch, 0.8 m cells over [-51.2, 51.2] m, no depth input);
 # checked by tests/test_models/test_algorithms/test_nsmae_configs.py. The volume is the camera
 # volume alone; LiDAR is still loaded for the depth targets.
-_base_ = ['./nsmae_bevfusion.py']
+_base_ = ['./nsmae_bevfusion_model.py']
 custom_imports = dict(
     imports=['projects.BEVFusion.bevfusion', 'projects.BEVDet.bevdet'],
     allow_failed_imports=False)

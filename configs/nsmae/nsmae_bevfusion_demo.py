@@ -1,6 +1,6 @@
-# `make demo` / `mim train mmssl configs/nsmae_bevfusion_demo.py`: the main job on the synthetic
+# `make demo` / `mim train mmssl configs/nsmae/nsmae_bevfusion_demo.py`: the main job on the synthetic
 # world (data/synthetic-nuscenes, written by `make data`), a few minutes on a CPU:
-#   1. NS-MAE pre-training of the tiny BEVFusion encoders (configs/nsmae_bevfusion_tiny.py),
+#   1. NS-MAE pre-training of the tiny BEVFusion encoders (configs/nsmae/nsmae_bevfusion_tiny.py),
 #      200 iterations at a demo-only lr of 1e-3 (the paper's 1e-4 moves too little in 200
 #      iterations to see); renderings beside their targets go to pretrain/render_vis/ (and
 #      TensorBoard) every 50 iterations;
@@ -9,14 +9,14 @@
 #   3. evaluation with MMDet3D's NuScenesMetric on the validation scenes: NDS/mAP are printed.
 # StagedRunner (mmssl/engine/runners/staged_runner.py) runs the stages as ordinary MMEngine runs
 # in <work_dir>/{pretrain,finetune}; a re-run skips finished stages.
-_base_ = ['./_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py']
 runner_type = 'StagedRunner'
 pretrain_iters = 200
 finetune_iters = 300
 stages = [
     dict(
         name='pretrain',
-        config='configs/nsmae_bevfusion_tiny.py',
+        config='configs/nsmae/nsmae_bevfusion_tiny.py',
         cfg_options={
             'train_cfg.max_iters': pretrain_iters,
             'optim_wrapper.optimizer.lr': 1e-3,

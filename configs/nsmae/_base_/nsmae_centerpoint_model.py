@@ -3,7 +3,7 @@
 # encoder entries equal those of projects/CenterPoint/configs/centerpoint_full_nus.py (checked by
 # tests/test_models/test_algorithms/test_nsmae_configs.py). Renders BEV depth and, from the
 # images' calibration (images are loaded but not encoded), perspective depth; no colour.
-_base_ = ['./nsmae_bevfusion.py']
+_base_ = ['./nsmae_bevfusion_model.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
 nsmae_lidar_channels = 128
 model = dict(

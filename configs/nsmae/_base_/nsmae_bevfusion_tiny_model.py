@@ -3,8 +3,8 @@
 # tests/test_models/test_algorithms/test_nsmae_configs.py): 128x352 images, ResNet-18 with 8
 # base channels, 1.8 m camera cells (3.6 m after the stride-2 downsampling), 0.45 x 0.45 x 0.2 m
 # LiDAR voxels (30 x 30 BEV). NS-MAE parts: 4x4 image patches (the paper's patch size at
-# 128x352), 1.2 m BEV depth cells, few rays. Same structure as nsmae_bevfusion.py.
-_base_ = ['./nsmae_bevfusion.py']
+# 128x352), 1.2 m BEV depth cells, few rays. Same structure as nsmae_bevfusion_model.py.
+_base_ = ['./nsmae_bevfusion_model.py']
 nsmae_voxel_size = [0.45, 0.45, 0.2]
 nsmae_image_size = [128, 352]
 nsmae_img_channels = 16
