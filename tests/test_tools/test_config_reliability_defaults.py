@@ -9,7 +9,8 @@ from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
-    str(p.relative_to(REPO)) for p in [*REPO.glob('configs/[!_]*/*.py'), *REPO.glob('projects/*/configs/*.py')]
+    str(p.relative_to(REPO))
+    for p in [*REPO.glob('configs/[!_]*/*.py'), *REPO.glob('projects/*/configs/*.py')]
 )
 
 

@@ -6,10 +6,11 @@ from mmengine.config import Config
 from mmssl.registry import MODELS
 
 ENCODERS = ('img_backbone', 'img_neck', 'view_transform', 'pts_voxel_encoder', 'pts_middle_encoder')
+MODEL_BASE = 'configs/nsmae/_base_/nsmae_{}_model.py'
 DETECTORS = {
-    'configs/nsmae/_base_/nsmae_bevfusion_model.py': 'projects/BEVFusion/configs/_base_/bevfusion_lc_model.py',
-    'configs/nsmae/_base_/nsmae_bevdet_model.py': 'projects/BEVDet/configs/_base_/bevdet_model.py',
-    'configs/nsmae/_base_/nsmae_centerpoint_model.py': 'projects/CenterPoint/configs/centerpoint_full_nus.py',
+    MODEL_BASE.format('bevfusion'): 'projects/BEVFusion/configs/_base_/bevfusion_lc_model.py',
+    MODEL_BASE.format('bevdet'): 'projects/BEVDet/configs/_base_/bevdet_model.py',
+    MODEL_BASE.format('centerpoint'): 'projects/CenterPoint/configs/centerpoint_full_nus.py',
     'configs/nsmae/nsmae_bevfusion_tiny.py': 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
     'configs/nsmae/nsmae_bevdet_tiny.py': 'projects/BEVDet/configs/bevdet_tiny_synthetic.py',
     'configs/nsmae/nsmae_centerpoint_tiny.py': 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
@@ -49,7 +50,7 @@ def test_encoders_equal_the_detector_config(nsmae_cfg):
 
 @pytest.mark.parametrize('name', ['bevfusion', 'bevdet', 'centerpoint'])
 def test_full_model_configs_build(name):
-    cfg = Config.fromfile(f'configs/nsmae/_base_/nsmae_{name}_model.py')
+    cfg = Config.fromfile(MODEL_BASE.format(name))
     from mmengine.utils import import_modules_from_strings
 
     import_modules_from_strings(**cfg.custom_imports)
