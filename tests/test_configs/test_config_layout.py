@@ -43,6 +43,7 @@ def test_method_folders_follow_the_naming_rule():
     for method in methods:
         assert re.fullmatch(r'[a-z0-9]+', method.name), method
         assert (method / 'README.md').is_file(), f'{method} has no README.md'
+        assert (method / 'metafile.yml').is_file(), f'{method} has no metafile.yml (machine-readable results)'
         rule = re.compile(rf'{method.name}_({"|".join(sorted(downstream))})(_[a-z0-9-]+)*\.py')
         for cfg in method.glob('*.py'):
             assert rule.fullmatch(cfg.name), f'{cfg.relative_to(REPO_ROOT)} breaks {rule.pattern}'
