@@ -78,6 +78,7 @@ class SSLDatasetMixin:
         self.bad_sample = bad_sample
         self.camera_names = list(camera_names) if camera_names is not None else None
         self.skipped: list[dict] = []
+        self._bad_indices: set[int] = set()  # indices that failed in this process's pipeline
         if not with_label:
             if kwargs.get('filter_empty_gt', False):
                 raise ValueError(
@@ -204,9 +205,3 @@ class SSLDatasetMixin:
             f'{what} of the {len(self)} samples failed in the pipeline '
             f'({self.max_refetch + 1} draws at most); {summarize_skips(self.skipped)}'
         )
-
-    @property
-    def _bad_indices(self) -> set:
-        if '_bad_index_set' not in self.__dict__:
-            self.__dict__['_bad_index_set'] = set()
-        return self.__dict__['_bad_index_set']

@@ -104,3 +104,13 @@ def test_diverging_run_stops_and_last_good_checkpoint_resumes(tmp_path):
     assert f'Advance dataloader {bad_iter - 1} steps' in again.stdout + again.stderr
     assert f'DivergenceGuardHook: iteration {bad_iter}:' in again.stderr
     assert latest_checkpoint(tmp_path) == ckpt and ckpt.exists()
+
+
+def test_skip_count_survives_resume(tmp_path):
+    """One skip allowed: used at iteration 3 before the checkpoint of 4; after --resume the bad
+    step of iteration 7 is the second, so the run stops."""
+    _runner(tmp_path, max_iters=4, poison=dict(loss_iters=[3, 7]), max_skips=1).train()
+    resumed = _runner(tmp_path, max_iters=8, poison=dict(loss_iters=[3, 7]), max_skips=1, resume=True)
+    with pytest.raises(DivergenceError, match='iteration 7:'):
+        resumed.train()
+    assert latest_checkpoint(tmp_path).name == 'iter_6.pth'

@@ -86,9 +86,14 @@ class DivergenceGuardHook(Hook):
         self._bad: dict | None = None
         self._loss_finite = True
         self._param_names: dict[str, torch.Tensor] = {}
+        self._skips = 0
 
     # -- wrapping the optimizer wrapper ---------------------------------------------------------
     def before_train(self, runner) -> None:
+        # A resumed run continues the count its checkpoint's message hub holds.
+        self._skips = (
+            int(runner.message_hub.get_info(SKIPS_INFO_KEY, 0)) if getattr(runner, '_resume', False) else 0
+        )
         for wrapper in _wrappers(runner.optim_wrapper):
             if getattr(wrapper, '_mmssl_guarded', False):
                 continue
@@ -176,8 +181,9 @@ class DivergenceGuardHook(Hook):
                     else ''
                 )
             )
-        skips = int(runner.message_hub.get_info(SKIPS_INFO_KEY, 0)) + 1
-        runner.message_hub.update_info(SKIPS_INFO_KEY, skips)
+        self._skips += 1
+        skips = self._skips
+        runner.message_hub.update_info(SKIPS_INFO_KEY, skips)  # saved with the checkpoints
         head = f'DivergenceGuardHook: iteration {iteration}: ' + '; '.join(what)
         if skips <= self.max_skips:
             print_log(
