@@ -171,12 +171,44 @@ def extract_cells(model, loader, dataset, modules, grid_range, num_classes: int,
     )
 
 
-def grid_range_of(cfg) -> list[float]:
-    """``[x_min, y_min, x_max, y_max]`` of the config's ``point_cloud_range``."""
-    pcr = cfg.get('point_cloud_range')
-    if pcr is None:
-        raise KeyError(f'{cfg.filename}: no point_cloud_range; pass --bev-range X_MIN Y_MIN X_MAX Y_MAX')
-    return [float(pcr[0]), float(pcr[1]), float(pcr[3]), float(pcr[4])]
+def grid_range_of(cfg, modules) -> list[float]:
+    """``[x_min, y_min, x_max, y_max]`` covered by the BEV maps of ``modules``.
+
+    A module configured with ``xbound``/``ybound`` (an LSS view transform) covers those; any
+    other module (and ``extract_feat`` of a model with a LiDAR branch) the config's
+    ``point_cloud_range``; ``extract_feat`` of a camera-only model its view transform's bounds.
+
+    Raises:
+        KeyError: a range is not in the config.
+        ValueError: the modules cover different ranges (their cells would not line up).
+    """
+    model = cfg.model
+
+    def bounds(name):
+        mcfg = model.get(name) or {}
+        if 'xbound' in mcfg and 'ybound' in mcfg:
+            return [
+                float(mcfg.xbound[0]),
+                float(mcfg.ybound[0]),
+                float(mcfg.xbound[1]),
+                float(mcfg.ybound[1]),
+            ]
+        pcr = cfg.get('point_cloud_range')
+        if pcr is None:
+            raise KeyError(f'{cfg.filename}: no point_cloud_range; pass --bev-range X_MIN Y_MIN X_MAX Y_MAX')
+        return [float(pcr[0]), float(pcr[1]), float(pcr[3]), float(pcr[4])]
+
+    ranges = {}
+    for name in modules:
+        if name == EXTRACT_FEAT:
+            camera_only = model.get('view_transform') is not None and model.get('pts_middle_encoder') is None
+            ranges[name] = bounds('view_transform' if camera_only else EXTRACT_FEAT)
+        else:
+            ranges[name] = bounds(name)
+    first = next(iter(ranges.values()))
+    if any(max(abs(a - b) for a, b in zip(r, first)) > 1e-6 for r in ranges.values()):
+        raise ValueError(f'the probed modules cover different BEV ranges {ranges}; probe them one at a time')
+    return first
 
 
 def run_probe(
@@ -203,8 +235,8 @@ def run_probe(
         modules: Module names whose BEV maps are probed (default :data:`DEFAULT_MODULES`
             that the model has, else ``extract_feat``).
         max_train_frames / max_val_frames: Use only the first frames of each file.
-        bev_range: ``[x_min, y_min, x_max, y_max]`` of the maps (default: the config's
-            ``point_cloud_range``).
+        bev_range: ``[x_min, y_min, x_max, y_max]`` of the maps (default:
+            :func:`grid_range_of`).
         seed: Seed of the random init and of nothing else.
     """
     t0 = time.time()
@@ -214,7 +246,7 @@ def run_probe(
         names = dict(model.named_children())
         modules = [m for m in DEFAULT_MODULES if m in names] or [EXTRACT_FEAT]
     modules = list(modules)
-    grid_range = list(bev_range) if bev_range else grid_range_of(cfg)
+    grid_range = list(bev_range) if bev_range else grid_range_of(cfg, modules)
     cells = {}
     for split, ann, cap in (('train', train_ann, max_train_frames), ('val', val_ann, max_val_frames)):
         loader, dataset = build_loader(cfg, ann, data_root, cap)

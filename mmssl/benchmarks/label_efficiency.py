@@ -319,8 +319,8 @@ class LabelEfficiencyBenchmark:
 
     def finetune(self, method: str, fraction: float, seed: int, pretrained: dict | None) -> dict:
         """Fine-tune and evaluate one (method, fraction, seed); returns its result record."""
-        work_dir = self.out / 'runs' / f'{self.model}_{method}' / f'frac{frac_tag(fraction)}_seed{seed}'
-        result_file = work_dir / 'result.json'
+        result_file = self._result_file(method, fraction, seed)
+        work_dir = result_file.parent
         if result_file.exists():
             _log(f'{method} fraction {fraction:g} seed {seed}: done before, skipped')
             return json.loads(result_file.read_text())

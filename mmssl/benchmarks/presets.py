@@ -127,8 +127,8 @@ _PRETRAIN_SCHEDULE = Schedule(lr=1e-3, warmup_ratio=0.05)
 def _micro() -> BenchmarkPreset:
     """The test suite's preset: 4 + 4 iterations on a 4-scene world, every step of the harness.
 
-    Budget: about 2 minutes on a 2-core CPU (two fine-tunes, one pre-training, two probes).
-    Its numbers mean nothing.
+    Budget: a few minutes (measured 460 s with world generation on the shared 2-core CPU at a
+    load average of about 6, 2026-12-01). Its numbers mean nothing.
     """
     return BenchmarkPreset(
         name='micro',
@@ -150,14 +150,14 @@ def _quick() -> BenchmarkPreset:
     """Development preset: the whole protocol at a small budget, about 15 minutes.
 
     World: 40 scenes x 5 keyframes (32 train scenes = 160 frames for pre-training without
-    labels, 8 val scenes = 40 frames), generated once (about 1 min). Pre-training: 300
-    iterations (batch 2, AdamW 1e-3, 5% warm-up, cosine). Fine-tuning: 150 iterations for every
-    fraction (10% = 3 scenes, 100% = 32 scenes) and seeds 0 and 1: 2 methods x 2 fractions x
-    2 seeds = 8 fine-tunes of about 1 min each plus about 30 s of evaluation each, and one
-    linear probe per method on the 10% split.
-    Budget: about 15 minutes on an otherwise idle 2-core CPU (tiny BEVFusion at about
-    0.35 s per iteration). Two seeds give an interval, a very wide one (t with 1 degree of
-    freedom); the detectors do not detect yet at 150 iterations.
+    labels, 8 val scenes = 40 frames), generated once (7 min measured on the loaded 2-core
+    CPU). Pre-training: 300 iterations (batch 2, AdamW 1e-3, 5% warm-up, cosine).
+    Fine-tuning: 150 iterations for every fraction (10% = 3 scenes, 100% = 32 scenes) and
+    seeds 0 and 1: 2 methods x 2 fractions x 2 seeds = 8 fine-tunes of about 1 min each plus
+    about 30 s of evaluation each, and one linear probe per method on the 10% split.
+    Budget: about 15 minutes on an otherwise idle 2-core CPU, estimated from tiny BEVFusion's
+    0.33-0.37 s per iteration (world generation excluded). Two seeds give an interval, a very
+    wide one (t with 1 degree of freedom): the preset checks the pipeline, not conclusions.
     """
     return BenchmarkPreset(
         name='quick',
@@ -185,10 +185,11 @@ def _cpu() -> BenchmarkPreset:
     AdamW 1e-3, 5% warm-up, cosine decay. Fine-tuning: 600 iterations at batch 1 for every
     fraction, method and seed (the fine-tuning config's own schedule stretched to 600
     iterations), seeds 0, 1, 2: 18 fine-tunes.
-    Budget on an otherwise idle 2-core CPU (tiny BEVFusion: 0.33 s per fine-tuning and 0.37 s
-    per pre-training iteration, README "Cost of pre-training"): world about 5 min,
+    Budget on an otherwise idle 2-core CPU, estimated (not run to the end) from the per-step
+    costs of tiny BEVFusion (0.33 s per fine-tuning and 0.37 s per pre-training iteration,
+    README "Cost of pre-training"): world about 5-10 min,
     pre-training about 8 min, 18 x (about 3.5 min fine-tuning + 1 min evaluating 80 frames)
-    = about 80 min, two probes about 3 min: about 1 h 40 min, at most 2 hours. Interrupted
+    = about 80 min, two probes about 3 min: about 1 h 45 min, at most 2 hours. Interrupted
     runs resume (finished steps are skipped; ``protocol.json`` refuses a folder of another
     protocol). Re-measure the budget when the tiny configs change size.
     """

@@ -139,3 +139,20 @@ def test_embedding_spectrum_of_samples_and_plot(tmp_path):
     assert s['explained_ratio'] == pytest.approx([4 / 6, 1 / 6, 1 / 6, 0.0], abs=0.01)
     plot_spectra({'a': s, 'iso': covariance_spectrum(torch.eye(4))}, tmp_path / 's.png')
     assert (tmp_path / 's.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_grid_range_follows_the_probed_modules():
+    from mmengine.config import Config
+
+    from mmssl.benchmarks.feature_probe import grid_range_of
+
+    fusion = Config.fromfile(
+        'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py', import_custom_modules=False
+    )
+    assert grid_range_of(fusion, ['view_transform', 'pts_middle_encoder']) == [-54.0, -54.0, 54.0, 54.0]
+    bevdet = Config.fromfile('projects/BEVDet/configs/bevdet_tiny_synthetic.py', import_custom_modules=False)
+    assert grid_range_of(bevdet, ['view_transform']) == [-51.2, -51.2, 51.2, 51.2]
+    assert grid_range_of(bevdet, ['extract_feat']) == [-51.2, -51.2, 51.2, 51.2]
+    bevdet.point_cloud_range = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
+    with pytest.raises(ValueError, match='different BEV ranges'):
+        grid_range_of(bevdet, ['view_transform', 'img_neck'])
