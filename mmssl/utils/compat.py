@@ -37,6 +37,12 @@ and is covered by a test in ``tests/test_utils/test_compat.py``.
    found" on a CPU machine). Where CUDA is unavailable the kernel is replaced by
    :func:`mmssl.evaluation.functional.kitti_rotate_iou_cpu` (mmcv's CPU rotated IoU, same
    signature and convention; tested against polygon clipping and end to end on a real frame).
+6. mmengine 0.10.7, ``OneCycleParamScheduler`` (``OneCycleLR``, the paper schedule of the
+   full-size configs) with torch >= 2.6: its ``state_dict`` holds ``anneal_func``, a static method
+   pickled by reference (a global ``weights_only`` rejects), so every checkpoint of a run with
+   that schedule fails ``weights_only`` loading and ``--resume`` stops with ``UnpicklingError``. The patch saves the annealing strategy's name instead
+   (``'cos'``/``'linear'``) and restores the function on load; checkpoints written before the patch
+   still load where ``weights_only`` is off.
 """
 
 from __future__ import annotations
@@ -218,6 +224,37 @@ def patch_atomic_local_backend() -> bool:
     return True
 
 
+def patch_onecycle_state_dict() -> bool:
+    """Keep ``OneCycleParamScheduler``'s ``anneal_func`` out of its state dict (item 6)."""
+    if not _has('mmengine'):
+        return False
+    from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
+
+    functions = {
+        'cos': OneCycleParamScheduler._annealing_cos,
+        'linear': OneCycleParamScheduler._annealing_linear,
+    }
+    state_dict, load_state_dict = OneCycleParamScheduler.state_dict, OneCycleParamScheduler.load_state_dict
+
+    def patched_state_dict(self) -> dict:
+        state = state_dict(self)
+        func = state.pop('anneal_func', None)
+        if func is not None:
+            state['anneal_strategy'] = next(k for k, f in functions.items() if func is f)
+        return state
+
+    def patched_load_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        strategy = state.pop('anneal_strategy', None)
+        load_state_dict(self, state)
+        if strategy is not None:
+            self.anneal_func = functions[strategy]
+
+    OneCycleParamScheduler.state_dict = patched_state_dict
+    OneCycleParamScheduler.load_state_dict = patched_load_state_dict
+    return True
+
+
 def apply_compat_patches() -> None:
     """Apply every patch of this module once."""
     global _APPLIED
@@ -230,3 +267,4 @@ def apply_compat_patches() -> None:
     patch_torch_load_safe_globals()
     patch_history_buffer_pickling()
     patch_atomic_local_backend()
+    patch_onecycle_state_dict()

@@ -132,3 +132,28 @@ def test_mmengine_local_backend_is_atomic(tmp_path, monkeypatch):
     )
     backend.put(b'abc', tmp_path / 'f.pth')
     assert (tmp_path / 'f.pth').read_bytes() == b'abc' and len(calls) == 1
+
+
+@pytest.mark.parametrize('strategy', ['cos', 'linear'])
+def test_onecycle_scheduler_state_loads_with_weights_only_and_resumes_identically(tmp_path, strategy):
+    from mmengine.optim.scheduler import OneCycleParamScheduler
+
+    def make():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        sched = OneCycleParamScheduler(opt, 'lr', eta_max=1.0, total_steps=20, anneal_strategy=strategy)
+        return opt, sched
+
+    opt, sched = make()
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    assert 'anneal_func' not in state and state['anneal_strategy'] == strategy
+    torch.save({'scheduler': state}, tmp_path / 'ckpt.pth')
+    loaded = torch.load(tmp_path / 'ckpt.pth', weights_only=True)['scheduler']  # raised before the patch
+    opt2, sched2 = make()
+    sched2.load_state_dict(loaded)
+    assert sched2.anneal_func is sched.anneal_func
+    for _ in range(5):
+        opt.step(), sched.step(), opt2.step(), sched2.step()
+        assert opt2.param_groups[0]['lr'] == pytest.approx(opt.param_groups[0]['lr'])
