@@ -40,9 +40,10 @@ and is covered by a test in ``tests/test_utils/test_compat.py``.
 6. mmengine 0.10.7, ``OneCycleParamScheduler`` (``OneCycleLR``, the paper schedule of the
    full-size configs) with torch >= 2.6: its ``state_dict`` holds ``anneal_func``, a static method
    pickled by reference (a global ``weights_only`` rejects), so every checkpoint of a run with
-   that schedule fails ``weights_only`` loading and ``--resume`` stops with ``UnpicklingError``. The patch saves the annealing strategy's name instead
-   (``'cos'``/``'linear'``) and restores the function on load; checkpoints written before the patch
-   still load where ``weights_only`` is off.
+   that schedule fails ``weights_only`` loading and ``--resume`` stops with ``UnpicklingError``.
+   The patch saves the annealing strategy's name instead (``'cos'``/``'linear'``) and restores
+   the function on load; checkpoints written before the patch still load where ``weights_only``
+   is off.
 """
 
 from __future__ import annotations
