@@ -23,9 +23,8 @@ post_center_range = [-30.0, -56.0, -10.0, 30.0, 56.0, 10.0]
 
 lr = 5e-3
 optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = [
+param_scheduler = [  # a list replaces the base's list whole
     dict(
-        _delete_=True,
         type='OneCycleLR',
         eta_max=lr,
         pct_start=0.1,
