@@ -14,7 +14,7 @@ _base_ = [
 point_cloud_range = [-25.6, -51.2, -5.0, 25.6, 51.2, 3.0]
 post_center_range = [-30.0, -56.0, -10.0, 30.0, 56.0, 10.0]
 lr = 5e-3
-optim_wrapper = dict(optimizer=dict(lr=lr))
+optim_wrapper = dict(optimizer=dict(lr=lr, betas=(0.9, 0.99)), clip_grad=dict(max_norm=10))
 param_scheduler = [  # a list replaces the base's list whole
     dict(
         type='OneCycleLR',

@@ -22,7 +22,7 @@ image_size = [128, 352]
 post_center_range = [-30.0, -56.0, -10.0, 30.0, 56.0, 10.0]
 
 lr = 5e-3
-optim_wrapper = dict(optimizer=dict(lr=lr))
+optim_wrapper = dict(optimizer=dict(lr=lr, betas=(0.9, 0.99)), clip_grad=dict(max_norm=10))
 param_scheduler = [  # a list replaces the base's list whole
     dict(
         type='OneCycleLR',
