@@ -3,8 +3,8 @@
 # 32 x 64 BEV of 1.6 m cells (a 16 x 44 feature cell spans 1.6 m at 25 m) over the tiny
 # detectors' rectangle [-25.6, 25.6] x [-51.2, 51.2] m (docs/benchmarks-detectors.md), one
 # CenterHead task for the 10 classes. The encoders equal the tiny NS-MAE camera model
-# (configs/nsmae_bevdet_tiny.py), so its checkpoint initialises them. Schedule: one-cycle AdamW
-# over the iteration budget (warm-up 10%, then cosine decay).
+# (configs/nsmae_bevdet_tiny.py), so its checkpoint initialises them. Schedule: AdamW, 30
+# warm-up iterations and a cosine decay over the iteration budget.
 _base_ = [
     '../../../configs/_base_/datasets/synthetic_nus_det.py',
     '../../../configs/_base_/default_runtime.py',
@@ -16,14 +16,8 @@ post_center_range = [-30.0, -56.0, -10.0, 30.0, 56.0, 10.0]
 lr = 5e-3
 optim_wrapper = dict(optimizer=dict(lr=lr, betas=(0.9, 0.99)), clip_grad=dict(max_norm=10))
 param_scheduler = [  # a list replaces the base's list whole
-    dict(
-        type='OneCycleLR',
-        eta_max=lr,
-        pct_start=0.1,
-        div_factor=25.0,
-        final_div_factor=40.0,
-        by_epoch=False,
-    )
+    dict(type='LinearLR', start_factor=0.04, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-3, by_epoch=False, begin=0),
 ]
 train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True)
 val_cfg = dict(type='ValLoop')

@@ -4,8 +4,8 @@
 # encoder (stride 4), ConvFuser, SECOND + SECONDFPN, one CenterHead task for the 10 classes and
 # a box-rasterised BEV segmentation head. BEV: 0.8 m cells (64 x 128) over the rectangle
 # [-25.6, 25.6] x [-51.2, 51.2] m, as projects/CenterPoint/configs/centerpoint_tiny_synthetic.py
-# (why: docs/benchmarks-detectors.md). Schedule: one-cycle AdamW over the iteration budget
-# (warm-up 10%, then cosine decay), so every label fraction trains for the same iterations.
+# (why: docs/benchmarks-detectors.md). Schedule: AdamW, 30 warm-up iterations and a cosine
+# decay over the iteration budget, so every label fraction trains for the same iterations.
 _base_ = [
     '../../../configs/_base_/datasets/synthetic_nus_det.py',
     '../../../configs/_base_/default_runtime.py',
@@ -24,14 +24,8 @@ post_center_range = [-30.0, -56.0, -10.0, 30.0, 56.0, 10.0]
 lr = 5e-3
 optim_wrapper = dict(optimizer=dict(lr=lr, betas=(0.9, 0.99)), clip_grad=dict(max_norm=10))
 param_scheduler = [  # a list replaces the base's list whole
-    dict(
-        type='OneCycleLR',
-        eta_max=lr,
-        pct_start=0.1,
-        div_factor=25.0,
-        final_div_factor=40.0,
-        by_epoch=False,
-    )
+    dict(type='LinearLR', start_factor=0.04, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-3, by_epoch=False, begin=0),
 ]
 train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True)
 val_cfg = dict(type='ValLoop')

@@ -158,9 +158,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(data_root=data_root, ann_file=data_root + 'nuscenes_infos_val.pkl')
 test_evaluator = val_evaluator
 
-# One-cycle AdamW (Smith 2018; the published CenterPoint schedule): warm-up over the first 10% of
-# the iterations to `lr`, cosine decay to lr / 1e3. No `end`: MMEngine ends the scheduler at
-# `train_cfg.max_iters`, so `--cfg-options train_cfg.max_iters=N` rescales the whole schedule.
+# AdamW with a linear warm-up over 30 iterations from lr / 25 and a cosine decay to lr / 1e3 over
+# the whole budget (the two multiply). The cosine has no `end`: MMEngine ends it at
+# `train_cfg.max_iters`, so `--cfg-options train_cfg.max_iters=N` rescales the schedule.
+# (MMEngine's OneCycleLR would do the same but pickles a bound method into every checkpoint,
+# which `torch.load(weights_only=True)` refuses: tools/test.py and --resume could not load it.)
 # lr 5e-3 from a sweep (docs/benchmarks-detectors.md). beta2 0.99 and clipping at 10 for a short
 # schedule: the first ~55 iterations have gradient norms of 100-1000 (the randomly initialised
 # heatmap logits), and with beta2 = 0.999 Adam's second moment remembers them for the whole
@@ -173,8 +175,9 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.99), weight_decay=0.01),
     clip_grad=dict(max_norm=10, norm_type=2),
 )
-param_scheduler = [
-    dict(type='OneCycleLR', eta_max=lr, pct_start=0.1, div_factor=25.0, final_div_factor=40.0, by_epoch=False)
+param_scheduler = [  # a list replaces the base's list whole
+    dict(type='LinearLR', start_factor=0.04, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-3, by_epoch=False, begin=0),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters, by_epoch=False))
