@@ -1,12 +1,12 @@
 # Tiny camera-only NS-MAE on the synthetic world; encoders equal those of
-# projects/BEVDet/configs/bevdet_tiny_synthetic.py (1.6 m cells over [-51.2, 51.2] m, no LiDAR
-# depth input). See nsmae_bevfusion_tiny.py.
+# projects/BEVDet/configs/bevdet_tiny_synthetic.py (0.8 m cells over [-25.6, 25.6] x
+# [-51.2, 51.2] m, no LiDAR depth input). See nsmae_bevfusion_tiny.py.
 _base_ = ['./nsmae_bevfusion_tiny.py']
 downstream_config = 'projects/BEVDet/configs/bevdet_tiny_synthetic.py'
 custom_imports = dict(
     imports=['projects.BEVFusion.bevfusion', 'projects.BEVDet.bevdet'],
     allow_failed_imports=False)
-nsmae_pcr = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
+nsmae_pcr = [-25.6, -51.2, -5.0, 25.6, 51.2, 3.0]
 nsmae_img_channels = 16
 model = dict(
     data_preprocessor=dict(
@@ -14,11 +14,11 @@ model = dict(
         std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32),
     view_transform=dict(
         _delete_=True, type='LSSViewTransform', in_channels=32, out_channels=nsmae_img_channels,
-        image_size=[128, 352], feature_size=[16, 44], xbound=[-51.2, 51.2, 1.6],
-        ybound=[-51.2, 51.2, 1.6], zbound=[-10.0, 10.0, 20.0], dbound=[1.0, 60.0, 2.0],
+        image_size=[128, 352], feature_size=[16, 44], xbound=[-25.6, 25.6, 0.8],
+        ybound=[-51.2, 51.2, 0.8], zbound=[-10.0, 10.0, 20.0], dbound=[1.0, 60.0, 2.0],
         downsample=2),
     pts_voxel_encoder=None,
     pts_middle_encoder=None,
     point_cloud_range=nsmae_pcr,
-    bev_sampler=dict(target_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]),  # the pipeline's BEV target grid
+    bev_sampler=dict(target_range=nsmae_pcr),  # the pipeline's BEV target grid
     render_head=dict(in_channels=nsmae_img_channels, point_cloud_range=nsmae_pcr))

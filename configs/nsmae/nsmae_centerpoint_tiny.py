@@ -8,9 +8,9 @@ nsmae_lidar_channels = 32
 model = dict(
     data_preprocessor=dict(
         _delete_=True, type='TorchVoxelDataPreprocessor', voxel=True,
-        voxel_layer=dict(max_num_points=5, voxel_size=[0.45, 0.45, 0.2],
+        voxel_layer=dict(max_num_points=10, voxel_size=[0.2, 0.2, 0.4],
                          max_voxels=(40000, 40000),
-                         point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0])),
+                         point_cloud_range=[-25.6, -51.2, -5.0, 25.6, 51.2, 3.0])),
     img_backbone=None,
     img_neck=None,
     view_transform=None,

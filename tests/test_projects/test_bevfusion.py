@@ -29,10 +29,12 @@ def test_keyframe_loss_backward_and_predict(tiny, nuscenes_demo_dir):
     model, cfg = tiny
     batch = nuscenes_keyframe_batch(nuscenes_demo_dir, image_size=tuple(cfg.image_size))
     losses = check_loss_and_gradients(model, batch)
-    assert {'task0.loss_heatmap', 'task5.loss_bbox', 'loss_seg_vehicle'} <= set(losses)
+    # one CenterHead task for the 10 classes (the tiny config's)
+    assert {'task0.loss_heatmap', 'task0.loss_bbox', 'loss_seg_vehicle'} <= set(losses)
     out = check_det_predictions(model, batch)
     prob = out[0].pred_bev_seg.prob
-    assert prob.shape == (3, 50, 50) and 0 <= float(prob.min()) and float(prob.max()) <= 1
+    # 2 m cells over [-25, 25] x [-50, 50] m (x, y): 50 rows, 25 columns
+    assert prob.shape == (3, 50, 25) and 0 <= float(prob.min()) and float(prob.max()) <= 1
     # The keyframe has 8 cars etc.: the rasterised vehicle target is not empty.
     assert out[0].gt_bev_seg.masks[0].sum() > 0
     from mmssl.evaluation import BEVSegMetric
@@ -62,11 +64,12 @@ def test_voxels_and_camera_bev_shapes(tiny, nuscenes_demo_dir):
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
         vox = data['inputs']['voxels']
-        assert vox['voxels'].shape[1:] == (5, 5) and vox['coors'].shape[1] == 4
+        assert vox['voxels'].shape[1:] == (10, 5) and vox['coors'].shape[1] == 4  # 10 points per voxel
         assert data['inputs']['imgs'].shape == (1, 6, 3, 128, 352)
         cam = model.camera_bev(data['inputs'], data['data_samples'])
         lidar = model.lidar_bev(data['inputs'], 1)
-    assert cam.shape == (1, 16, 30, 30) and lidar.shape == (1, 64, 30, 30)
+    # 0.8 m cells over [-25.6, 25.6] x [-51.2, 51.2] m: (Y, X) = (128, 64)
+    assert cam.shape == (1, 16, 128, 64) and lidar.shape == (1, 64, 128, 64)
     assert cam.abs().sum() > 0
 
 
@@ -130,4 +133,4 @@ def test_segmentation_only_config(nuscenes_demo_dir):
     model.eval()
     with torch.no_grad():
         out = model.test_step(batch)
-    assert 'pred_instances_3d' not in out[0] and out[0].pred_bev_seg.prob.shape == (3, 50, 50)
+    assert 'pred_instances_3d' not in out[0] and out[0].pred_bev_seg.prob.shape == (3, 50, 25)

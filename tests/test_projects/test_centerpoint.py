@@ -37,7 +37,8 @@ def test_keyframe_loss_backward_and_predict(tiny, nuscenes_demo_dir):
         assert torch.allclose(head.heatmap[-1].bias, torch.tensor(-2.19))
     batch = _lidar_only(nuscenes_keyframe_batch(nuscenes_demo_dir))
     losses = check_loss_and_gradients(model, batch)
-    assert len([k for k in losses if k.endswith('loss_heatmap')]) == 6
+    # one CenterHead task for the 10 classes (the tiny config's)
+    assert len([k for k in losses if k.endswith('loss_heatmap')]) == 1
     check_det_predictions(model, batch)
 
 

@@ -1,12 +1,15 @@
 # nus_pretrain on the synthetic world (data/synthetic-nuscenes/, v1.0-mini layout, infos written
 # by tools/create_data.py), sized for the CPU: 320x180 renders -> 128x352 network input (the
 # nuScenes resize range scaled by 320/1600 and the 352/704 width ratio), 2 sweeps, 4x4 patches
-# (NS-MAE's patch size at 128x352), 0.3 m voxels / 1.2 m BEV cells.
+# (NS-MAE's patch size at 128x352), 1.2 m BEV depth cells. The LiDAR is masked on the tiny
+# encoders' voxels (0.2 x 0.2 x 0.4 m over the tiny detectors' range [-25.6, 25.6] x
+# [-51.2, 51.2] m, configs/nsmae/_base_/nsmae_bevfusion_tiny_model.py), so the masking ratio is the
+# ratio of encoder voxels removed.
 _base_ = ['./nus_pretrain.py']
 
 data_root = 'data/synthetic-nuscenes/'
-point_cloud_range = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
-voxel_size = [0.3, 0.3, 0.2]
+point_cloud_range = [-25.6, -51.2, -5.0, 25.6, 51.2, 3.0]
+voxel_size = [0.2, 0.2, 0.4]
 bev_cell_size = [1.2, 1.2]
 image_size = [128, 352]
 img_resize_lim = [0.95, 1.375]

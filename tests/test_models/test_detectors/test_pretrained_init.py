@@ -132,7 +132,7 @@ def test_nsmae_checkpoint_initialises_tiny_detectors(pretrain, detector, tmp_pat
     init_from = dict(cfg.model.init_from, checkpoint=str(path))
     det, _ = build_from_config(REPO / detector, init_from=init_from)
     report = det.init_report
-    assert report.count('loaded') > 100
+    assert report.count('loaded') > 50  # the tiny CenterPoint's 3-stage sparse encoder: 60 tensors
     assert report.count('missing') == report.count('unexpected') == 0
     assert report.count('shape-mismatched') == 0
     src, dst = source.state_dict(), det.state_dict()
