@@ -12,11 +12,11 @@ from mmssl.registry import MODELS
 TINY = {name: f'configs/nsmae/nsmae_{name}_tiny.py' for name in ('bevfusion', 'bevdet', 'centerpoint')}
 IMG_HW = (128, 352)
 # The tiny configs let the pipeline mask the LiDAR; the keyframe batch here is not masked, so the
-# model masks it (90% of the encoder's 0.45 m voxels).
+# model masks it (90% of the encoder's 0.2 x 0.2 x 0.4 m voxels over the tiny detectors' range).
 MODEL_LIDAR_MASK = dict(
     type='VoxelMasker',
-    voxel_size=[0.45, 0.45, 0.2],
-    point_cloud_range=[-54.0, -54.0, -5.0, 54.0, 54.0, 3.0],
+    voxel_size=[0.2, 0.2, 0.4],
+    point_cloud_range=[-25.6, -51.2, -5.0, 25.6, 51.2, 3.0],
     ratio=0.9,
 )
 
