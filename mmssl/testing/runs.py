@@ -51,3 +51,16 @@ def latest_checkpoint(work_dir: Path) -> Path | None:
     if not marker.exists():
         return None
     return Path(marker.read_text().strip())
+
+
+def in_process_cfg(cfg):
+    """Make a config safe to run several times in one process (returns it).
+
+    MMEngine keeps one visualizer per name for the whole process: a second runner of a config
+    with ``visualizer.name='visualizer'`` gets the first one back, still writing to the first
+    work dir. A unique name gives each runner its own.
+    """
+    import uuid
+
+    cfg.visualizer = dict(cfg.get('visualizer') or {}, name=f'visualizer_{uuid.uuid4().hex}')
+    return cfg

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmssl.engine.hooks import DivergenceError
-from mmssl.testing.runs import latest_checkpoint, run_tool
+from mmssl.testing.runs import in_process_cfg, latest_checkpoint, run_tool
 
 TOY = 'tests/data/configs/toy_regression.py'
 
@@ -24,7 +24,7 @@ def _runner(work_dir, max_iters=8, poison=None, max_skips=0, **cfg_updates):
     cfg.default_hooks.divergence_guard.max_skips = max_skips
     cfg.custom_hooks = [dict(type='PoisonHook', **(poison or {}))]
     cfg.merge_from_dict(cfg_updates)
-    return Runner.from_cfg(cfg)
+    return Runner.from_cfg(in_process_cfg(cfg))
 
 
 def _all_finite(ckpt):

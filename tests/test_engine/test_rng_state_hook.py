@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmssl.testing.runs import latest_checkpoint
+from mmssl.testing.runs import in_process_cfg, latest_checkpoint
 from mmssl.utils.rng import capture_rng_state, owned_generators, restore_rng_state
 
 TOY = 'tests/data/configs/toy_regression.py'
@@ -83,7 +83,7 @@ def _toy_run(work_dir, max_iters, resume=False, without_hook=False):
     cfg = _toy_cfg(work_dir, max_iters, resume)
     if without_hook:
         cfg.default_hooks.pop('rng_state')
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(in_process_cfg(cfg))
     losses = {}
     from mmengine.hooks import Hook
 
@@ -144,7 +144,7 @@ def _train(config, work_dir, world, max_iters, extra, resume=False):
     )
     cfg.launcher, cfg.work_dir, cfg.resume = 'none', str(work_dir), resume
     loaders = ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') else ('train_dataloader',)
-    runner = build_runner(cfg, loaders)
+    runner = build_runner(in_process_cfg(cfg), loaders)
     losses = {}
     from mmengine.hooks import Hook
 

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmssl.testing.runs import latest_checkpoint
+from mmssl.testing.runs import in_process_cfg, latest_checkpoint
 from mmssl.utils.atomic_io import atomic_write_bytes, remove_stale_tmp_files
 
 TOY = 'tests/data/configs/toy_regression.py'
@@ -42,7 +42,7 @@ def _runner(work_dir, max_iters, resume=False, **ckpt):
     cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=1, **ckpt)
     cfg.custom_hooks = []
     cfg.resume = resume
-    return Runner.from_cfg(cfg)
+    return Runner.from_cfg(in_process_cfg(cfg))
 
 
 class _Killed(BaseException):
