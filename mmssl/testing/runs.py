@@ -45,6 +45,41 @@ def run_tool(args: list[str], timeout: float = 300, check: bool = True, **env: s
     return proc
 
 
+def kill_after_checkpoint(
+    args: list[str], work_dir: Path, names: tuple[str, ...], poll: float = 0.05, linger: float = 0.0
+) -> None:
+    """Start ``python <args>`` (a training run writing to ``work_dir``) and SIGKILL it once its
+    latest checkpoint is one of ``names``, ``linger`` seconds later (mid-way through the next
+    iterations).
+
+    Raises:
+        AssertionError: the run ended before, or no such checkpoint appeared within 240 s.
+    """
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        ckpt = latest_checkpoint(work_dir)
+        if ckpt is not None and ckpt.name in names:
+            break
+        assert proc.poll() is None, 'training ended before it could be killed'
+        time.sleep(poll)
+    else:
+        proc.kill()
+        raise AssertionError(f'no checkpoint {names} in {work_dir} within the deadline')
+    time.sleep(linger)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def latest_checkpoint(work_dir: Path) -> Path | None:
     """The checkpoint MMEngine's ``last_checkpoint`` file names, if any."""
     marker = Path(work_dir) / 'last_checkpoint'

@@ -77,15 +77,11 @@ def _toy_cfg(work_dir, max_iters: int, resume: bool = False):
     return cfg
 
 
-def _toy_run(work_dir, max_iters, resume=False, without_hook=False):
-    from mmengine.runner import Runner
-
-    cfg = _toy_cfg(work_dir, max_iters, resume)
-    if without_hook:
-        cfg.default_hooks.pop('rng_state')
-    runner = Runner.from_cfg(in_process_cfg(cfg))
-    losses = {}
+def _train_recording_losses(runner, work_dir):
+    """Train, recording the total loss of every iteration; returns it and the last checkpoint."""
     from mmengine.hooks import Hook
+
+    losses = {}
 
     class LossRecorder(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
@@ -94,6 +90,16 @@ def _toy_run(work_dir, max_iters, resume=False, without_hook=False):
     runner.register_hook(LossRecorder(), 'LOWEST')
     runner.train()
     return losses, torch.load(latest_checkpoint(work_dir), map_location='cpu')
+
+
+def _toy_run(work_dir, max_iters, resume=False, without_hook=False):
+    from mmengine.runner import Runner
+
+    cfg = _toy_cfg(work_dir, max_iters, resume)
+    if without_hook:
+        cfg.default_hooks.pop('rng_state')
+    runner = Runner.from_cfg(in_process_cfg(cfg))
+    return _train_recording_losses(runner, work_dir)
 
 
 def _assert_same_state(a, b):
@@ -145,16 +151,7 @@ def _train(config, work_dir, world, max_iters, extra, resume=False):
     cfg.launcher, cfg.work_dir, cfg.resume = 'none', str(work_dir), resume
     loaders = ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') else ('train_dataloader',)
     runner = build_runner(in_process_cfg(cfg), loaders)
-    losses = {}
-    from mmengine.hooks import Hook
-
-    class LossRecorder(Hook):
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            losses[runner.iter + 1] = float(outputs['loss'].detach())
-
-    runner.register_hook(LossRecorder(), 'LOWEST')
-    runner.train()
-    return losses, torch.load(latest_checkpoint(work_dir), map_location='cpu')
+    return _train_recording_losses(runner, work_dir)
 
 
 @pytest.mark.parametrize(

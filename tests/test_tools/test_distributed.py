@@ -23,20 +23,7 @@ def _assert_ranks_agree(work_dir):
 
 
 def test_torch_distributed_run_two_processes(tmp_path):
-    run_tool(
-        [
-            '-m',
-            'torch.distributed.run',
-            '--nproc_per_node=2',
-            f'--master_port={free_port()}',
-            'tools/train.py',
-            TOY,
-            '--launcher',
-            'pytorch',
-            '--work-dir',
-            str(tmp_path),
-        ]
-    )
+    _torchrun(tmp_path, cfg_options=())
     _assert_ranks_agree(tmp_path)
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
@@ -74,7 +61,12 @@ def test_simulated_slurm_allocation(tmp_path):
     assert 'Distributed launcher: slurm' in log
 
 
-def _torchrun(work_dir, *opts, resume=False):
+def _torchrun(
+    work_dir, *opts, resume=False, cfg_options=('model.noise_std=0.5', 'randomness.diff_rank_seed=True')
+):
+    """``torch.distributed.run`` of the toy config on 2 CPU processes (by default each rank with
+    its own random stream: ``diff_rank_seed``)."""
+    options = [*cfg_options, *opts]
     run_tool(
         [
             '-m',
@@ -88,10 +80,7 @@ def _torchrun(work_dir, *opts, resume=False):
             '--work-dir',
             str(work_dir),
             *(['--resume'] if resume else []),
-            '--cfg-options',
-            'model.noise_std=0.5',
-            'randomness.diff_rank_seed=True',  # each rank its own random stream
-            *opts,
+            *(['--cfg-options', *options] if options else []),
         ]
     )
 

@@ -1,15 +1,8 @@
 """Kill a CPU training run with SIGKILL after a checkpoint, resume it, check it continues."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import torch
 
-from mmssl.testing.paths import REPO_ROOT
-from mmssl.testing.runs import latest_checkpoint, run_tool, tool_env
+from mmssl.testing.runs import kill_after_checkpoint, latest_checkpoint, run_tool
 
 TOY = 'tests/data/configs/toy_regression.py'
 SLOW = [
@@ -20,24 +13,8 @@ SLOW = [
 
 
 def test_sigkill_then_resume_continues_from_checkpoint(tmp_path):
-    proc = subprocess.Popen(
-        [sys.executable, 'tools/train.py', TOY, '--work-dir', str(tmp_path), '--cfg-options', *SLOW],
-        cwd=REPO_ROOT,
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        ckpt = latest_checkpoint(tmp_path)
-        if ckpt is not None and ckpt.name in ('iter_6.pth', 'iter_8.pth'):
-            break
-        assert proc.poll() is None, 'training ended before it could be killed'
-        time.sleep(0.05)
-    else:
-        raise AssertionError('no checkpoint within the deadline')
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    args = ['tools/train.py', TOY, '--work-dir', str(tmp_path), '--cfg-options', *SLOW]
+    kill_after_checkpoint(args, tmp_path, ('iter_6.pth', 'iter_8.pth'))
     ckpt = latest_checkpoint(tmp_path)
     saved = torch.load(ckpt, map_location='cpu')  # must load whole: written atomically
     for pth in tmp_path.glob('iter_*.pth'):
@@ -81,25 +58,9 @@ def test_sigkill_resume_is_exact_with_random_model(tmp_path):
     opts = [*SLOW, 'model.noise_std=0.5', 'train_dataloader.dataset.delay_s=0.02']
     run_tool(['tools/train.py', TOY, '--work-dir', str(tmp_path / 'full'), '--cfg-options', *opts])
     cut = tmp_path / 'cut'
-    proc = subprocess.Popen(
-        [sys.executable, 'tools/train.py', TOY, '--work-dir', str(cut), '--cfg-options', *opts],
-        cwd=REPO_ROOT,
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        ckpt = latest_checkpoint(cut)
-        if ckpt is not None and ckpt.name in ('iter_10.pth', 'iter_12.pth'):
-            break
-        assert proc.poll() is None, 'training ended before it could be killed'
-        time.sleep(0.02)
-    else:
-        raise AssertionError('no checkpoint within the deadline')
-    time.sleep(0.07)  # die between checkpoints, mid-way through later iterations
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # die between checkpoints, mid-way through later iterations
+    args = ['tools/train.py', TOY, '--work-dir', str(cut), '--cfg-options', *opts]
+    kill_after_checkpoint(args, cut, ('iter_10.pth', 'iter_12.pth'), poll=0.02, linger=0.07)
     killed_at = torch.load(latest_checkpoint(cut), map_location='cpu')['meta']['iter']
     assert 0 < killed_at < 40
     run_tool(['tools/train.py', TOY, '--work-dir', str(cut), '--resume', '--cfg-options', *opts])
