@@ -156,7 +156,9 @@ def _quick() -> BenchmarkPreset:
     seeds 0 and 1: 2 methods x 2 fractions x 2 seeds = 8 fine-tunes of about 1 min each plus
     about 30 s of evaluation each, and one linear probe per method on the 10% split.
     Budget: about 15 minutes on an otherwise idle 2-core CPU, estimated from tiny BEVFusion's
-    0.33-0.37 s per iteration (world generation excluded). Two seeds give an interval, a very
+    0.33-0.37 s per iteration (world generation excluded); measured 52 min on the shared
+    2-core CPU at a load average of 6-8 (2026-12-01, world already there, first fine-tune
+    resumed after an interruption, about 2.3 s per iteration). Two seeds give an interval, a very
     wide one (t with 1 degree of freedom): the preset checks the pipeline, not conclusions.
     """
     return BenchmarkPreset(

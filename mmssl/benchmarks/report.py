@@ -154,8 +154,7 @@ def probe_table(probes: dict) -> str:
         f'scored on {first["val"]["frames"]} validation frames (IoU in %, scratch = random init).',
         'Spectrum of the covariance of non-empty validation cells: effective rank = exp(entropy of',
         'the explained-variance ratios), AUC = mean of the cumulative explained-variance curve',
-        '(lower = less collapse). See',
-        'docs/benchmarks-label-efficiency.md.',
+        '(lower = less collapse). See docs/benchmarks-label-efficiency.md.',
     ]
     return '\n'.join(lines) + '\n'
 
