@@ -77,8 +77,16 @@ def _toy_cfg(work_dir, max_iters: int, resume: bool = False):
     return cfg
 
 
-def _train_recording_losses(runner, work_dir):
-    """Train, recording the total loss of every iteration; returns it and the last checkpoint."""
+class _Stopped(Exception):
+    """Raised by the test's stop hook: the run ends as a killed run would, after a checkpoint."""
+
+
+def _train_recording_losses(runner, work_dir, stop_after=None):
+    """Train, recording the total loss of every iteration; returns it and the last checkpoint.
+
+    With ``stop_after`` the run stops right after that iteration's checkpoint, as a kill would,
+    keeping its schedule (a shorter ``max_iters`` would also shorten the LR schedule it saves).
+    """
     from mmengine.hooks import Hook
 
     losses = {}
@@ -86,9 +94,14 @@ def _train_recording_losses(runner, work_dir):
     class LossRecorder(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             losses[runner.iter + 1] = float(outputs['loss'].detach())
+            if stop_after is not None and runner.iter + 1 == stop_after:
+                raise _Stopped
 
-    runner.register_hook(LossRecorder(), 'LOWEST')
-    runner.train()
+    runner.register_hook(LossRecorder(), 'LOWEST')  # after the checkpoint hook
+    try:
+        runner.train()
+    except _Stopped:
+        pass
     return losses, torch.load(latest_checkpoint(work_dir), map_location='cpu')
 
 
@@ -131,7 +144,7 @@ def test_toy_resume_without_rng_state_differs(tmp_path):
     assert second[4] != full_losses[4]
 
 
-def _train(config, work_dir, world, max_iters, extra, resume=False):
+def _train(config, work_dir, world, max_iters, extra, resume=False, stop_after=None):
     """What ``tools/train.py CONFIG [--resume] --cfg-options ...`` does, in this process."""
     from mmengine.config import Config
 
@@ -151,7 +164,7 @@ def _train(config, work_dir, world, max_iters, extra, resume=False):
     cfg.launcher, cfg.work_dir, cfg.resume = 'none', str(work_dir), resume
     loaders = ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') else ('train_dataloader',)
     runner = build_runner(in_process_cfg(cfg), loaders)
-    return _train_recording_losses(runner, work_dir)
+    return _train_recording_losses(runner, work_dir, stop_after)
 
 
 @pytest.mark.parametrize(
@@ -172,12 +185,12 @@ def _train(config, work_dir, world, max_iters, extra, resume=False):
 )
 @pytest.mark.slow
 def test_stop_and_resume_is_exact_end_to_end(tmp_path, synthetic_world, config, extra):
-    """3 iterations uninterrupted == 1 iteration, stop, ``resume`` to 3: weights, optimizer, losses."""
+    """3 iterations uninterrupted == stop after 1 (as killed), ``resume`` to 3: weights, optimizer, losses."""
     extra = {
         k: v.format(root=synthetic_world['root'], val=synthetic_world['val_info']) for k, v in extra.items()
     }
     full_losses, full = _train(config, tmp_path / 'full', synthetic_world, 3, extra)
-    first, _ = _train(config, tmp_path / 'cut', synthetic_world, 1, extra)
+    first, _ = _train(config, tmp_path / 'cut', synthetic_world, 3, extra, stop_after=1)
     second, resumed = _train(config, tmp_path / 'cut', synthetic_world, 3, extra, resume=True)
     assert sorted(full_losses) == [1, 2, 3] and sorted(second) == [2, 3]
     assert {**first, **second} == full_losses  # bit-identical logged losses
