@@ -6,7 +6,7 @@
 #      TensorBoard) every 50 iterations;
 #   2. fine-tuning of the tiny BEVFusion detector (0.8 m BEV cells, one-cycle AdamW, batch 4)
 #      from that checkpoint on 10% of the training scenes (tools/make_label_split.py, seed 0)
-#      for 100 iterations;
+#      for 200 iterations;
 #   3. evaluation with MMDet3D's NuScenesMetric on the validation scenes: NDS/mAP and the
 #      per-class APs are printed.
 # StagedRunner (mmssl/engine/runners/staged_runner.py) runs the stages as ordinary MMEngine runs
@@ -14,7 +14,7 @@
 _base_ = ['../_base_/default_runtime.py']
 runner_type = 'StagedRunner'
 pretrain_iters = 50
-finetune_iters = 100
+finetune_iters = 200
 stages = [
     dict(
         name='pretrain',
