@@ -78,7 +78,10 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
     probes = payload['probes']
     assert set(probes) == {'scratch', 'nsmae'}
     for probe in probes.values():
-        assert probe['modules'] == ['view_transform', 'pts_middle_encoder'] and probe['grid'] == [30, 30]
+        assert probe['modules'] == ['view_transform', 'pts_middle_encoder'] and probe['grid'] == [
+            128,
+            64,
+        ]  # 0.8 m cells
         assert (
             0 <= probe['probe']['balanced_accuracy'] <= 100
             and probe['spectrum']['all']['effective_rank'] >= 1
