@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from mmssl.benchmarks.label_efficiency import summarise_nuscenes_metrics
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,28 +107,22 @@ def checkpoint_iters(iters: int, points: int) -> list[int]:
 def summarise_metrics(metrics: dict) -> dict:
     """mAP, NDS, TP errors (in % / as the devkit's errors) and per-class AP from NuScenesMetric.
 
-    Per-class AP is the mean over the four distance thresholds, as the devkit's mAP.
+    Per-class AP is the mean over the four distance thresholds, as the devkit's mAP
+    (:func:`mmssl.benchmarks.label_efficiency.summarise_nuscenes_metrics`).
 
     Raises:
         KeyError: The metrics hold no nuScenes NDS/mAP.
     """
+    base = summarise_nuscenes_metrics(metrics)
 
     def find(name: str):
         return next((float(v) for k, v in metrics.items() if k.rsplit('/', 1)[-1] == name), None)
 
-    nds, mean_ap = find('NDS'), find('mAP')
-    if nds is None or mean_ap is None:
-        raise KeyError(f'no NuScenesMetric NDS/mAP in the metrics: {sorted(metrics)}')
-    per_class: dict[str, list[float]] = {}
-    for key, value in metrics.items():
-        name = key.rsplit('/', 1)[-1]
-        if '_AP_dist_' in name:
-            per_class.setdefault(name.split('_AP_dist_')[0], []).append(float(value))
     return dict(
-        mAP=100 * mean_ap,
-        NDS=100 * nds,
+        mAP=base['mAP'],
+        NDS=base['NDS'],
         errors={e: find(e) for e in TP_ERRORS},
-        per_class_AP={c: 100 * sum(v) / len(v) for c, v in sorted(per_class.items())},
+        per_class_AP=base['per_class_AP'],
     )
 
 
