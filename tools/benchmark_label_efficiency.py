@@ -42,6 +42,10 @@ def parse_args() -> argparse.Namespace:
         '--finetune-iters', type=int, help="fine-tuning iterations (every fraction) instead of the preset's"
     )
     parser.add_argument('--no-probe', action='store_true', help='skip the feature probe of each method')
+    parser.add_argument(
+        '--jobs', type=int, help="steps run at once (default: the preset's; cpu/quick: 2, one thread each)"
+    )
+    parser.add_argument('--threads', type=int, help='OMP threads per step (default: cpu_count // jobs)')
     parser.add_argument('--out', help='output folder (results, runs, plot); required unless --list-presets')
     return parser.parse_args()
 
@@ -77,6 +81,8 @@ def main() -> None:
         split_seed=args.split_seed,
         data_root=args.data_root,
         probe=not args.no_probe,
+        jobs=args.jobs or preset.jobs,
+        threads=args.threads,
     )
     bench.run()
 

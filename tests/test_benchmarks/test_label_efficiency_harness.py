@@ -2,11 +2,13 @@
 
 import dataclasses
 import json
+import os
+import time
 
 import pytest
 
 from mmssl.benchmarks import PRESETS
-from mmssl.benchmarks.label_efficiency import LabelEfficiencyBenchmark
+from mmssl.benchmarks.label_efficiency import LabelEfficiencyBenchmark, run_logged
 from mmssl.testing.runs import run_tool
 
 RUN_KEYS = {
@@ -49,6 +51,8 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
         str(synthetic_world['root']),
         '--out',
         str(tmp_path),
+        '--jobs',
+        '2',  # the scratch fine-tune runs while NS-MAE pre-trains
     ]
     run_tool(args, timeout=900)
     payload = json.loads((tmp_path / 'results.json').read_text())
@@ -62,6 +66,7 @@ def test_micro_preset_end_to_end_and_resume(synthetic_world, tmp_path):
     nsmae = next(r for r in payload['runs'] if r['method'] == 'nsmae')
     assert nsmae['pretrain_checkpoint'].endswith('iter_4.pth')
     assert payload['environment']['versions']['mmdet3d'] == '1.4.0'
+    assert payload['environment']['jobs'] == 2 and payload['environment']['threads_per_job'] >= 1
     assert {s['method'] for s in payload['summary']} == {'scratch', 'nsmae'}
     assert all(run['finetune_iters'] == 4 for run in payload['runs'])
     (paired,) = payload['paired_vs_scratch']
@@ -140,3 +145,60 @@ def test_iteration_overrides_on_the_command_line(tmp_path):
         check=False,
     )
     assert proc.returncode != 0 and 'iteration counts must be positive' in proc.stderr
+
+
+class _Steps:
+    """Stand-ins for the harness's steps that record when each starts and ends."""
+
+    def __init__(self, bench):
+        self.events, self.bench = [], bench
+
+    def pretrain(self, method):
+        self.events.append(('start', 'pretrain', method))
+        time.sleep(0.3)
+        self.events.append(('end', 'pretrain', method))
+        return dict(method=method, config='c.py', checkpoint=f'{method}.pth')
+
+    def finetune(self, method, fraction, seed, pretrained):
+        self.events.append(('start', 'finetune', method, seed, pretrained and pretrained['checkpoint']))
+        time.sleep(0.05)
+        return dict(method=method, fraction=fraction, seed=seed, NDS=1.0, mAP=2.0)
+
+
+@pytest.mark.parametrize('jobs', [1, 2])
+def test_parallel_steps_wait_for_their_pre_training(tmp_path, monkeypatch, jobs):
+    """With ``jobs`` steps at once, scratch fine-tunes may overlap pre-training, a method's may not."""
+    preset = dataclasses.replace(PRESETS['micro'], probe_fraction=None)
+    bench = LabelEfficiencyBenchmark(
+        preset, 'bevfusion', ['scratch', 'nsmae'], [0.5], [0, 1, 2], tmp_path, jobs=jobs
+    )
+    steps = _Steps(bench)
+    monkeypatch.setattr(bench, 'pretrain', steps.pretrain)
+    monkeypatch.setattr(bench, 'finetune', steps.finetune)
+    monkeypatch.setattr(bench, 'prepare_data', lambda: None)
+    monkeypatch.setattr(bench, 'split_file', lambda fraction: tmp_path / 'split.pkl')
+    reports = {}
+    monkeypatch.setattr(
+        'mmssl.benchmarks.label_efficiency.write_reports',
+        lambda out, records, *a, **kw: reports.update(records=records, env=a[2], **kw),
+    )
+    records = bench.run()
+    assert [(r['method'], r['seed']) for r in records] == [(m, s) for m in ('scratch', 'nsmae') for s in (0, 1, 2)]
+    ends = steps.events.index(('end', 'pretrain', 'nsmae'))
+    nsmae_starts = [i for i, e in enumerate(steps.events) if e[:3] == ('start', 'finetune', 'nsmae')]
+    assert len(nsmae_starts) == 3 and min(nsmae_starts) > ends
+    assert all(e[4] == 'nsmae.pth' for e in steps.events if e[:3] == ('start', 'finetune', 'nsmae'))
+    scratch_before = [e for e in steps.events[:ends] if e[:3] == ('start', 'finetune', 'scratch')]
+    assert len(scratch_before) == (0 if jobs == 1 else 3)  # 0.3 s of pre-training > 3 x 0.05 s
+    assert reports['pretraining'] == {'nsmae': dict(method='nsmae', config='c.py', checkpoint='nsmae.pth')}
+    assert reports['env']['jobs'] == jobs
+    expected_threads = None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
+    assert bench.threads == expected_threads == reports['env']['threads_per_job']
+
+
+def test_run_logged_sets_the_thread_count(tmp_path):
+    log = tmp_path / 'log.txt'
+    run_logged(['-c', 'import os; print("threads", os.environ["OMP_NUM_THREADS"])'], log, threads=3)
+    assert 'threads 3' in log.read_text()
+    with pytest.raises(ValueError, match='jobs must be >= 1'):
+        LabelEfficiencyBenchmark(PRESETS['micro'], 'bevfusion', ['scratch'], [0.5], [0], tmp_path, jobs=0)
