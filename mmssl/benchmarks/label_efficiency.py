@@ -137,8 +137,8 @@ class LabelEfficiencyBenchmark:
         if jobs < 1:
             raise ValueError(f'jobs must be >= 1, got {jobs}')
         self.jobs = jobs
-        self.threads = threads if threads is not None else (
-            max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+        self.threads = (
+            threads if threads is not None else (max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None)
         )
         self._lock = threading.Lock()
         if model not in preset.models:
@@ -464,7 +464,8 @@ class LabelEfficiencyBenchmark:
         t0 = time.time()
         cells = [(m, f, s) for m in self.methods for f in self.fractions for s in self.seeds]
         fresh: list[float] = []
-        _log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {self.threads or "inherited"})')
+        by_cell: dict[tuple, Future] = {}
+        _log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {self.threads or "as set"})')
 
         def finetune_task(method: str, fraction: float, seed: int, pre: Future | None) -> dict:
             pretrained = None if pre is None else pre.result()
@@ -474,7 +475,7 @@ class LabelEfficiencyBenchmark:
             if not done_before:
                 with self._lock:
                     fresh.append(time.time() - t_run)
-                    left = len(cells) - sum(f.done() for f in futures) - 1
+                    left = len(cells) - sum(f.done() for f in list(by_cell.values())) - 1
                     _log(
                         f'{method} fraction {fraction:g} seed {seed} finished: NDS {record["NDS"]:.2f} '
                         f'mAP {record["mAP"]:.2f}; {(time.time() - t0) / 60:.1f} min so far, about '
@@ -485,15 +486,21 @@ class LabelEfficiencyBenchmark:
         def probe_task(method: str, pre: Future | None) -> dict:
             return self.probe(method, None if pre is None else pre.result())
 
-        # Submission order is the start order (FIFO): pre-trainings first, so a step waiting for
-        # one never holds the pool while the pre-training itself is still queued.
+        # Submission order is the start order (FIFO): pre-trainings first, then the steps that
+        # need none (scratch), then those that wait for one; so a waiting step only holds a slot
+        # once nothing else is left to run, and never while its pre-training is still queued.
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix='bench') as pool:
             pre = {m: pool.submit(self.pretrain, m) for m in self.methods if m != SCRATCH}
-            probes = {m: pool.submit(probe_task, m, pre.get(m)) for m in self.methods} if self.probe_enabled else {}
-            futures: list[Future] = []
-            for method, fraction, seed in cells:
-                futures.append(pool.submit(finetune_task, method, fraction, seed, pre.get(method)))
-            records = [f.result() for f in futures]
+            probes: dict[str, Future] = {}
+            for waits in (False, True):
+                for method in self.methods:
+                    if (method in pre) != waits:
+                        continue
+                    if self.probe_enabled:
+                        probes[method] = pool.submit(probe_task, method, pre.get(method))
+                    for cell in [c for c in cells if c[0] == method]:
+                        by_cell[cell] = pool.submit(finetune_task, *cell, pre.get(method))
+            records = [by_cell[cell].result() for cell in cells]
             pretraining = {m: f.result() for m, f in pre.items()}
             probe_results = {m: f.result() for m, f in probes.items()}
         write_reports(

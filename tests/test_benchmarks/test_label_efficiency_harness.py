@@ -159,6 +159,11 @@ class _Steps:
         self.events.append(('end', 'pretrain', method))
         return dict(method=method, config='c.py', checkpoint=f'{method}.pth')
 
+    def probe(self, method, pretrained):
+        self.events.append(('start', 'probe', method, pretrained and pretrained['checkpoint']))
+        time.sleep(0.05)
+        return dict(method=method)
+
     def finetune(self, method, fraction, seed, pretrained):
         self.events.append(('start', 'finetune', method, seed, pretrained and pretrained['checkpoint']))
         time.sleep(0.05)
@@ -168,13 +173,14 @@ class _Steps:
 @pytest.mark.parametrize('jobs', [1, 2])
 def test_parallel_steps_wait_for_their_pre_training(tmp_path, monkeypatch, jobs):
     """With ``jobs`` steps at once, scratch fine-tunes may overlap pre-training, a method's may not."""
-    preset = dataclasses.replace(PRESETS['micro'], probe_fraction=None)
+    preset = dataclasses.replace(PRESETS['micro'], probe_fraction=0.5)
     bench = LabelEfficiencyBenchmark(
         preset, 'bevfusion', ['scratch', 'nsmae'], [0.5], [0, 1, 2], tmp_path, jobs=jobs
     )
     steps = _Steps(bench)
     monkeypatch.setattr(bench, 'pretrain', steps.pretrain)
     monkeypatch.setattr(bench, 'finetune', steps.finetune)
+    monkeypatch.setattr(bench, 'probe', steps.probe)
     monkeypatch.setattr(bench, 'prepare_data', lambda: None)
     monkeypatch.setattr(bench, 'split_file', lambda fraction: tmp_path / 'split.pkl')
     reports = {}
@@ -183,13 +189,20 @@ def test_parallel_steps_wait_for_their_pre_training(tmp_path, monkeypatch, jobs)
         lambda out, records, *a, **kw: reports.update(records=records, env=a[2], **kw),
     )
     records = bench.run()
-    assert [(r['method'], r['seed']) for r in records] == [(m, s) for m in ('scratch', 'nsmae') for s in (0, 1, 2)]
+    assert [(r['method'], r['seed']) for r in records] == [
+        (m, s) for m in ('scratch', 'nsmae') for s in (0, 1, 2)
+    ]
     ends = steps.events.index(('end', 'pretrain', 'nsmae'))
     nsmae_starts = [i for i, e in enumerate(steps.events) if e[:3] == ('start', 'finetune', 'nsmae')]
     assert len(nsmae_starts) == 3 and min(nsmae_starts) > ends
     assert all(e[4] == 'nsmae.pth' for e in steps.events if e[:3] == ('start', 'finetune', 'nsmae'))
     scratch_before = [e for e in steps.events[:ends] if e[:3] == ('start', 'finetune', 'scratch')]
-    assert len(scratch_before) == (0 if jobs == 1 else 3)  # 0.3 s of pre-training > 3 x 0.05 s
+    # 0.3 s of pre-training > 4 x 0.05 s: the other slot runs scratch's probe and fine-tunes meanwhile,
+    # and the method's probe (which waits for the pre-training) does not hold it
+    assert len(scratch_before) == (0 if jobs == 1 else 3)
+    assert steps.events.index(('start', 'probe', 'nsmae', 'nsmae.pth')) > ends
+    assert ('start', 'probe', 'scratch', None) in steps.events[: ends if jobs == 2 else None]
+    assert set(reports['probes']) == {'scratch', 'nsmae'}
     assert reports['pretraining'] == {'nsmae': dict(method='nsmae', config='c.py', checkpoint='nsmae.pth')}
     assert reports['env']['jobs'] == jobs
     expected_threads = None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
