@@ -150,31 +150,33 @@ def _micro() -> BenchmarkPreset:
 
 
 def _quick() -> BenchmarkPreset:
-    """Development preset: the whole protocol at a small budget, about 15 minutes.
+    """Development preset: the whole protocol at a small budget, about 15-20 minutes.
 
     World: 40 scenes x 5 keyframes (32 train scenes = 160 frames for pre-training without
-    labels, 8 val scenes = 40 frames), generated once (7 min measured on the loaded 2-core
-    CPU). Pre-training: 300 iterations (batch 2, AdamW 1e-3, 5% warm-up, cosine).
-    Fine-tuning: 150 iterations for every fraction (10% = 3 scenes, 100% = 32 scenes) and
-    seeds 0 and 1: 2 methods x 2 fractions x 2 seeds = 8 fine-tunes of about 1 min each plus
-    about 30 s of evaluation each, and one linear probe per method on the 10% split.
-    Budget: about 15 minutes on an otherwise idle 2-core CPU, estimated from tiny BEVFusion's
-    0.33-0.37 s per iteration (world generation excluded); measured 52 min on the shared
-    2-core CPU at a load average of 6-8 (2026-12-01, world already there, first fine-tune
-    resumed after an interruption, about 2.3 s per iteration). Two seeds give an interval, a very
-    wide one (t with 1 degree of freedom): the preset checks the pipeline, not conclusions.
+    labels, 8 val scenes = 40 frames), generated once (about 1.5 min). Pre-training: 200
+    iterations (batch 2, AdamW 1e-3, 5% warm-up, cosine). Fine-tuning: 60 iterations at batch
+    4 for every fraction (10% = 3 scenes, 100% = 32 scenes) and seeds 0 and 1: 2 methods x 2
+    fractions x 2 seeds = 8 fine-tunes, two steps at once (one thread each), and one linear
+    probe per method on the 10% split.
+    Budget, estimated from the ``cpu`` preset's measured step costs on the idle 2-core CPU
+    (2.0-2.1 s per fine-tuning and 1.5 s per pre-training iteration at one thread): about
+    3 min per fine-tune with its start-up and evaluation, 5 min of pre-training beside the
+    scratch runs, 1-2 min per probe: about 17 min plus the world. 60 iterations are too few
+    for the tiny detector to detect much, and two seeds give a very wide interval (t with
+    1 degree of freedom): the preset checks the pipeline, not conclusions.
     """
     return BenchmarkPreset(
         name='quick',
         data_root='data/synthetic-nuscenes-quick',
         models=_TINY_MODELS,
-        pretrain_iters=300,
-        finetune_iters=150,
+        pretrain_iters=200,
+        finetune_iters=60,
         fractions=(0.1, 1.0),
         seeds=(0, 1),
         methods=(SCRATCH, 'nsmae'),
         pretrain_schedule=_PRETRAIN_SCHEDULE,
         probe_fraction=0.1,
+        jobs=2,
         world=dict(scenes=40, samples_per_scene=5, val_ratio=0.2),
         **_SYNTHETIC,
     )
