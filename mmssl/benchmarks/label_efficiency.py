@@ -192,12 +192,17 @@ class LabelEfficiencyBenchmark:
     def finetune_overrides(self) -> dict:
         """Config overrides of every fine-tune (the same for every method, fraction and seed)."""
         config = self.entry.finetune_config
-        return iteration_overrides(
+        overrides = iteration_overrides(
             self._config(config),
             self.finetune_iterations(),
             self.iters_per_epoch(config),
             self.preset.finetune_schedule,
         )
+        # No validation inside training: MMEngine's IterBasedTrainLoop validates at its last
+        # iteration whatever val_interval says, and the harness tests every run with
+        # tools/test.py afterwards (the same metric on the same frames, once).
+        overrides.update(val_cfg=None, val_dataloader=None, val_evaluator=None)
+        return overrides
 
     def pretrain_overrides(self, method: str) -> dict:
         """Config overrides of one method's pre-training (schedule + the start-weights hook)."""
