@@ -369,7 +369,8 @@ class LabelEfficiencyBenchmark:
         train_args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
         if _last_checkpoint(work_dir):
             train_args.append('--resume')
-        options = [*self._data_options(str(split)), f'randomness.seed={seed}']
+        # training reads the split only: the run config has no validation (finetune_overrides)
+        options = [*self._data_options(str(split), evaluation=False), f'randomness.seed={seed}']
         if pretrained is not None:
             options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
         _log(
