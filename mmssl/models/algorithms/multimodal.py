@@ -34,11 +34,29 @@ class MaskedInputs(NamedTuple):
             (``points``, re-voxelised ``voxels`` when the model masked them).
         masked_points: per sample ``(K_i, C)`` removed points (empty when LiDAR is not masked).
         lidar_masked: whether a LiDAR mask was applied (by the pipeline or the model).
+        lidar_masks: per sample, the ``lidar_masker``'s full result (e.g.
+            :class:`~mmssl.models.maskers.BEVMaskResult` with the cell masks) when the model
+            masked; None otherwise.
     """
 
     inputs: dict
     masked_points: List[Tensor]
     lidar_masked: bool
+    lidar_masks: List[NamedTuple] | None = None
+
+
+class BEVCellMasks(NamedTuple):
+    """``(B, Y, X)`` bool cell masks of a BEV-guided LiDAR mask (``bev_cell_masks``).
+
+    Attributes:
+        masked_nonempty: masked cells holding points (their points were removed).
+        masked_empty: masked cells without points.
+        nonempty: cells holding points in the unmasked cloud.
+    """
+
+    masked_nonempty: Tensor
+    masked_empty: Tensor
+    nonempty: Tensor
 
 
 class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
@@ -53,7 +71,8 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
         data_preprocessor: e.g. ``TorchVoxelDataPreprocessor`` with ``voxel=True`` (LiDAR).
         img_masker: config of an :class:`~mmssl.models.maskers.ImagePatchMasker`.
         lidar_masker: config of a model-side LiDAR masker (e.g.
-            :class:`~mmssl.models.maskers.VoxelMasker`).
+            :class:`~mmssl.models.maskers.VoxelMasker`, :class:`~mmssl.models.maskers.BEVGuidedMasker`:
+            a registered module with ``forward_batch(points) -> [result with .visible, .masked]``).
         target_generator, teacher: the base's frozen and EMA slots.
         init_cfg: MMEngine init config.
         **encoders: ``img_backbone``, ``img_neck``, ``view_transform``, ``pts_voxel_encoder``,
@@ -93,6 +112,7 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
         points = inputs.get('points')
         masked_pts: List[Tensor] = [p[:0] for p in points] if points is not None else []
         lidar_masked = False
+        lidar_masks = None
         if points is not None:
             from_pipe = self.get_ssl_target(data_samples, 'masked_points', required=False)
             if all(m is not None for m in from_pipe):
@@ -106,7 +126,9 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
                 ]
                 lidar_masked = True
             elif self.lidar_masker is not None:
-                visible, masked_pts = self.lidar_masker.mask_batch(points)
+                lidar_masks = self.lidar_masker.forward_batch(points)
+                visible = [m.visible for m in lidar_masks]
+                masked_pts = [m.masked for m in lidar_masks]
                 out['points'] = visible
                 if self.with_lidar:
                     out['voxels'] = self.data_preprocessor.voxelize(visible, data_samples)
@@ -119,7 +141,26 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
                 mask = self.img_masker.generate_batch(b, n, (h, w)).to(imgs.device)
             out['img_patch_mask'] = mask.bool()
             out['imgs'] = self.img_masker(imgs, mask.bool())
-        return MaskedInputs(out, masked_pts, lidar_masked)
+        return MaskedInputs(out, masked_pts, lidar_masked, lidar_masks)
+
+    def bev_cell_masks(self, masked: MaskedInputs, data_samples: Sequence, device) -> BEVCellMasks:
+        """The BEV cell masks of a BEV-guided LiDAR mask (AD-L-JEPA, BEV-MAE), from the model's
+        ``lidar_masker`` results or from the pipeline's ``BEVGuidedMask`` targets.
+
+        Raises:
+            ValueError: the LiDAR mask carries no cell masks (not BEV-guided).
+        """
+        if masked.lidar_masks is not None and hasattr(masked.lidar_masks[0], 'mask_nonempty'):
+            stack = lambda key: torch.stack([getattr(m, key) for m in masked.lidar_masks]).to(device)  # noqa: E731
+            return BEVCellMasks(stack('mask_nonempty'), stack('mask_empty'), stack('nonempty'))
+        keys = ('bev_mask_nonempty', 'bev_mask_empty', 'bev_nonempty')
+        maps = [stacked_ssl_target(data_samples, k, device) for k in keys]
+        if any(m is None for m in maps):
+            raise ValueError(
+                f'{type(self).__name__} needs BEV cell masks: set '
+                'lidar_masker=dict(type="BEVGuidedMasker", ...) or the pipeline transform BEVGuidedMask'
+            )
+        return BEVCellMasks(*(m.bool() for m in maps))
 
     # ------------------------------------------------------------------ embedding
     def encoder_volume(

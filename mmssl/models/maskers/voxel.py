@@ -97,9 +97,15 @@ class VoxelMasker(nn.Module):
         masked[in_idx] = vmask[inverse].to(points.device)
         return VoxelMaskResult(points[~masked], points[masked], masked, voxels[vmask], voxels[~vmask])
 
+    def forward_batch(
+        self, points: List[Tensor], generator: torch.Generator | None = None
+    ) -> List[VoxelMaskResult]:
+        """Mask every cloud of a batch independently."""
+        return [self.forward(p, generator) for p in points]
+
     def mask_batch(
         self, points: List[Tensor], generator: torch.Generator | None = None
     ) -> Tuple[List[Tensor], List[Tensor]]:
-        """Mask every cloud of a batch independently; returns (visible, masked) lists."""
-        out = [self.forward(p, generator) for p in points]
+        """(visible, masked) point lists of :meth:`forward_batch`."""
+        out = self.forward_batch(points, generator)
         return [o.visible for o in out], [o.masked for o in out]
