@@ -1,7 +1,7 @@
 # AD-L-JEPA model on the CenterPoint embedding network (MMDet3D's 0.075 m nuScenes CenterPoint:
 # HardSimpleVFE + SparseEncoder -> 128 x 2 z over [-54, 54]^2 x [-5, 3] m, BEV stride 8). The
 # encoder entries equal those of projects/CenterPoint/configs/centerpoint_full_nus.py (checked by
-# tests/test_configs/test_adljepa_configs.py), so the context encoder fine-tunes the detector
+# tests/test_configs/test_lidar_pretrain_configs.py), so the context encoder fine-tunes the detector
 # with its identity prefix map (`model.init_from`); the EMA target encoder (`teacher.*`), the
 # predictor and the tokens are not loaded. Paper defaults (Sec. III, IV-B): 50% / 50% masking
 # of non-empty / empty BEV cells at the encoder's stride (0.6 m cells, 180 x 180), D = 256,
