@@ -119,12 +119,14 @@ _TINY_MODELS = {
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
         pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
     ),
-    # LiDAR-only: `--model centerpoint --methods scratch,adljepa` (not measured yet)
+    # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (not measured yet)
     'centerpoint': ModelEntry(
         finetune_config='projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
         pretrain_configs={
             'nsmae': 'configs/nsmae/nsmae_centerpoint_tiny.py',
             'adljepa': 'configs/adljepa/adljepa_centerpoint_tiny.py',
+            'bevmae': 'configs/bevmae/bevmae_centerpoint_tiny.py',
+            'occmae': 'configs/occmae/occmae_centerpoint_tiny.py',
         },
     ),
 }

@@ -128,3 +128,26 @@ def test_bev_guided_masker_official_options():
     assert len(set(counts)) > 1 and abs(sum(counts) / 8 / n_empty - 0.5) < 0.1  # a Bernoulli draw
     with pytest.raises(ValueError, match='nonempty_scope'):
         MODELS.build(dict(type='BEVGuidedMasker', nonempty_scope='scene', **args))
+
+
+def test_range_aware_bands_in_metres_from_the_sensor():
+    """Occupancy-MAE: a hand-made cloud with 10 voxels at 5 m, 10 at 40 m and 10 at 60 m from the
+    sensor; ratios 1 / 0 / 0.5 per band; the official index distances put all in the last band."""
+    pcr = [-70.0, -70.0, -3.0, 70.0, 70.0, 3.0]
+    angles = torch.linspace(0, 3.0, 10)
+    rings = [torch.stack([r * angles.cos(), r * angles.sin(), torch.zeros(10)], 1) for r in (5.0, 40.0, 60.0)]
+    pts = torch.cat([torch.cat(rings), torch.rand(30, 2)], 1)
+    args = dict(
+        point_cloud_range=pcr, voxel_size=[0.5, 0.5, 0.5], mode='range_aware', range_band_edges=(30.0, 50.0)
+    )
+    masker = MODELS.build(dict(type='VoxelMasker', range_ratios=(1.0, 0.0, 0.5), **args))
+    out = masker(pts, torch.Generator().manual_seed(0))
+    near, mid, far = out.point_mask.view(3, 10)
+    assert near.all() and not mid.any() and int(far.sum()) == 5
+    official = MODELS.build(
+        dict(type='VoxelMasker', range_ratios=(1.0, 0.0, 0.5), range_distance='corner_index', **args)
+    )
+    # indices from the corner (-70, -70): every voxel is > 50 voxels away -> ratio 0.5 everywhere
+    assert int(official(pts, torch.Generator().manual_seed(0)).point_mask.sum()) == 15
+    with pytest.raises(ValueError, match='range_distance'):
+        MODELS.build(dict(type='VoxelMasker', range_distance='metres', **args))

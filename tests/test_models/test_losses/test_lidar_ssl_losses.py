@@ -1,4 +1,4 @@
-"""AD-L-JEPA losses (eqs. 1-3) against hand-computed values."""
+"""LiDAR pre-training losses against hand-computed values: AD-L-JEPA (eqs. 1-3), Occupancy-MAE, BEV-MAE."""
 
 import math
 
@@ -71,3 +71,28 @@ def test_variance_regulariser_is_per_sample():
     one[1, 0, 1:] = False
     assert reg.per_sample(emb, one)[1].tolist() == [True, False]
     assert reg(emb, one).item() == pytest.approx(gamma - math.sqrt(1e-4), rel=1e-5)
+
+
+def test_occupancy_bce_and_chamfer_hand_computed():
+    bce = MODELS.build(dict(type='OccupancyBCELoss'))
+    logits = torch.tensor([[0.0, 2.0], [-1.0, 0.5]])
+    target = torch.tensor([[True, False], [False, True]])
+    manual = (
+        -(
+            math.log(0.5)
+            + math.log(1 - 1 / (1 + math.exp(-2)))
+            + math.log(1 - 1 / (1 + math.exp(1)))
+            + math.log(1 / (1 + math.exp(-0.5)))
+        )
+        / 4
+    )
+    assert bce(logits, target).item() == pytest.approx(manual, rel=1e-5)
+    weighted = MODELS.build(dict(type='OccupancyBCELoss', pos_weight=3.0))
+    assert weighted(logits, target).item() > bce(logits, target).item()
+    chamfer = MODELS.build(dict(type='ChamferLoss'))
+    pred = torch.tensor([[[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]]])  # (1, K=2, 3)
+    gt = torch.tensor([[[0.0, 1.0, 0.0], [9.0, 9.0, 9.0]]])  # second point is padding
+    valid = torch.tensor([[True, False]])
+    # pred -> gt: (1 + 5) / 2 = 3; gt -> pred: min(1, 5) = 1
+    assert chamfer(pred, gt, valid).item() == pytest.approx(4.0)
+    assert chamfer.per_cell(pred, gt, torch.zeros_like(valid)).item() == 0.0
