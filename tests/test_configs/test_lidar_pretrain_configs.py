@@ -12,10 +12,12 @@ from mmssl.testing.runs import in_process_cfg
 
 ENCODERS = ('pts_voxel_encoder', 'pts_middle_encoder')
 #: pre-training config -> the detector config its checkpoint fine-tunes (``downstream_config``)
-CENTERPOINT = 'projects/CenterPoint/configs/centerpoint_{}.py'
+METHODS = ('adljepa', 'bevmae', 'occmae')
+DETECTORS = {'centerpoint': 'CenterPoint', 'bevfusion': 'BEVFusion'}
 DOWNSTREAM = {
-    f'configs/{m}/{m}_centerpoint{v}.py': CENTERPOINT.format(d)
-    for m in ('adljepa', 'bevmae', 'occmae')
+    f'configs/{m}/{m}_{det}{v}.py': f'projects/{project}/configs/{det}_{d}.py'
+    for m in METHODS
+    for det, project in DETECTORS.items()
     for v, d in (('', 'full_nus'), ('_tiny', 'tiny_synthetic'))
 }
 
@@ -43,11 +45,28 @@ def test_encoders_equal_the_downstream_detector(config):
     for key in ENCODERS:
         assert _scope_free(cfg.model[key]) == _scope_free(det[key]), key
     assert _norm(cfg.model.data_preprocessor.voxel_layer) == _norm(det.data_preprocessor.voxel_layer)
-    # the detector takes exactly the context encoder: its prefix map names the encoders only
-    assert sorted(det.init_from.prefix_map) == sorted(f'{k}.' for k in ENCODERS)
+    # the detector's prefix map takes the LiDAR encoders (BEVFusion's also names its camera branch)
+    assert {f'{k}.' for k in ENCODERS} <= set(det.init_from.prefix_map)
 
 
-@pytest.mark.parametrize('config', sorted(DOWNSTREAM))
+def test_bevfusion_takes_the_lidar_branch_exactly(tmp_path):
+    from mmengine.utils import import_modules_from_strings
+
+    from mmssl.models.utils import load_pretrained
+    from mmssl.registry import MODELS
+    from mmssl.testing.synthetic_batch import build_from_config
+
+    model, cfg = build_from_config('configs/adljepa/adljepa_bevfusion_tiny.py')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'ckpt.pth')
+    det_cfg = Config.fromfile(cfg.downstream_config)
+    import_modules_from_strings(**det_cfg.get('custom_imports', dict(imports=[])))
+    detector = MODELS.build(det_cfg.model)
+    lidar = {f'{k}.': f'{k}.' for k in ENCODERS}
+    report = load_pretrained(detector, str(tmp_path / 'ckpt.pth'), lidar, strict=True)
+    assert report.count('loaded') == len(model.pts_middle_encoder.state_dict())
+
+
+@pytest.mark.parametrize('config', sorted(c for c in DOWNSTREAM if 'centerpoint' in c))
 def test_models_build(config):
     from mmssl.testing.synthetic_batch import build_from_config
 
