@@ -19,6 +19,7 @@ from torch import Tensor
 
 from mmssl.geometry import lidar2img_batch
 from mmssl.models.backbones import MultiModalEncoderMixin
+from mmssl.models.maskers import BEVMaskResult
 from mmssl.models.ray_samplers import RenderContext
 from mmssl.models.utils.ssl_targets import stacked_ssl_target
 from mmssl.registry import MODELS
@@ -150,7 +151,7 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
         Raises:
             ValueError: the LiDAR mask carries no cell masks (not BEV-guided).
         """
-        if masked.lidar_masks is not None and hasattr(masked.lidar_masks[0], 'mask_nonempty'):
+        if masked.lidar_masks and all(isinstance(m, BEVMaskResult) for m in masked.lidar_masks):
             stack = lambda key: torch.stack([getattr(m, key) for m in masked.lidar_masks]).to(device)  # noqa: E731
             return BEVCellMasks(stack('mask_nonempty'), stack('mask_empty'), stack('nonempty'))
         keys = ('bev_mask_nonempty', 'bev_mask_empty', 'bev_nonempty')

@@ -142,3 +142,28 @@ def test_checkpoint_hands_off_the_context_encoder(tmp_path):
     assert report.count('loaded') == len(model.pts_middle_encoder.state_dict())
     for key, value in model.pts_middle_encoder.state_dict().items():
         assert torch.equal(detector.pts_middle_encoder.state_dict()[key], value), key
+
+
+def test_pipeline_masks_give_the_model_path_loss(lidar_batch):
+    """BEVGuidedMask in the pipeline (ssl_targets) and the model's masker: one rule, one loss."""
+    from mmengine.structures import BaseDataElement
+
+    model = _model().eval()  # eval: BatchNorm statistics do not differ between the two passes
+    torch.manual_seed(5)
+    results = model.lidar_masker.forward_batch(lidar_batch['inputs']['points'])
+    torch.manual_seed(5)
+    data = model.data_preprocessor(copy.deepcopy(lidar_batch), True)
+    model_path = model(**data, mode='loss')
+    piped = copy.deepcopy(lidar_batch)
+    piped['inputs']['points'] = [r.visible for r in results]
+    for sample, r in zip(piped['data_samples'], results):
+        sample.ssl_targets = BaseDataElement(
+            masked_points=r.masked,
+            bev_mask_nonempty=r.mask_nonempty,
+            bev_mask_empty=r.mask_empty,
+            bev_nonempty=r.nonempty,
+        )
+    model.lidar_masker = None
+    pipe_path = model(**model.data_preprocessor(piped, True), mode='loss')
+    for key, value in model_path.items():
+        torch.testing.assert_close(pipe_path[key], value, msg=key)
