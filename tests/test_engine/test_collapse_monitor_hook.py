@@ -24,6 +24,7 @@ def test_rank_three_set_has_effective_rank_three():
     assert stats['effective_rank'] == pytest.approx(3.0, abs=0.1)
     assert stats['auc'] == pytest.approx((1 / 3 + 2 / 3 + 14) / 16, abs=0.02)  # mean of the curve
     assert stats['samples'] == 4000 and stats['std_min'] < stats['std_mean']
+    assert len(stats['explained_ratio']) == 16 and sum(stats['explained_ratio'][:3]) == pytest.approx(1.0)
     assert not hook.check(stats, 10)
     iso = hook.measure(torch.randn(4000, 16, generator=torch.Generator().manual_seed(1)))
     assert iso['effective_rank'] > 15.0

@@ -8,7 +8,8 @@ zero where no site is active), and logs the spectrum of their covariance
 explained-variance AUC of AD-L-JEPA's released evaluation, and the per-dimension standard
 deviation (mean and min over dimensions). A warning is logged when the effective rank falls below
 ``min_effective_rank``. The keys (``train/collapse_*``) contain no ``loss``: they are logged,
-never optimised. ``history`` keeps every measurement (for a plot of the rank during training).
+never optimised. ``history`` keeps every measurement, the spectrum included (for a plot of the
+rank during training).
 
 The embedding forward runs under ``no_grad`` in eval mode (no BatchNorm statistics update, so
 training is unchanged) and draws its cell subsample from its own generator (the global random
@@ -72,7 +73,8 @@ class CollapseMonitorHook(Hook):
         """Spectrum scalars of ``(N, D)`` embeddings, ``N >= 2``.
 
         Returns:
-            ``dict(effective_rank, auc, std_mean, std_min, samples)``.
+            ``dict(effective_rank, auc, std_mean, std_min, samples, explained_ratio)`` (the last the
+            sorted explained-variance ratios, the spectrum of a plot; empty when collapsed).
         """
         emb = embeddings.detach().double()
         if self.normalize:
@@ -82,15 +84,16 @@ class CollapseMonitorHook(Hook):
         std = emb.std(dim=0)
         try:
             spec = embedding_spectrum(emb)
-            erank, auc = spec['effective_rank'], spec['auc']
+            erank, auc, ratio = spec['effective_rank'], spec['auc'], spec['explained_ratio']
         except ValueError:  # no variance at all: fully collapsed
-            erank, auc = 0.0, 1.0
+            erank, auc, ratio = 0.0, 1.0, []
         return dict(
             effective_rank=erank,
             auc=auc,
             std_mean=float(std.mean()),
             std_min=float(std.min()),
             samples=int(emb.shape[0]),
+            explained_ratio=ratio,
         )
 
     def check(self, stats: Dict[str, float], iteration: int, logger='current') -> bool:
