@@ -152,8 +152,9 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
             ValueError: the LiDAR mask carries no cell masks (not BEV-guided).
         """
         if masked.lidar_masks and all(isinstance(m, BEVMaskResult) for m in masked.lidar_masks):
-            stack = lambda key: torch.stack([getattr(m, key) for m in masked.lidar_masks]).to(device)  # noqa: E731
-            return BEVCellMasks(stack('mask_nonempty'), stack('mask_empty'), stack('nonempty'))
+            res = masked.lidar_masks
+            maps = ([r.mask_nonempty for r in res], [r.mask_empty for r in res], [r.nonempty for r in res])
+            return BEVCellMasks(*(torch.stack(m).to(device) for m in maps))
         keys = ('bev_mask_nonempty', 'bev_mask_empty', 'bev_nonempty')
         maps = [stacked_ssl_target(data_samples, k, device) for k in keys]
         if any(m is None for m in maps):

@@ -104,9 +104,8 @@ class MultiModalEncoderMixin:
         voxels: Dict[str, Tensor] = self.require_input(
             inputs, 'voxels', 'the LiDAR branch needs voxels; use a data preprocessor with voxel=True'
         )
-        return self.pts_voxel_encoder(voxels['voxels'], voxels['num_points'], voxels['coors']), voxels[
-            'coors'
-        ]
+        feats = self.pts_voxel_encoder(voxels['voxels'], voxels['num_points'], voxels['coors'])
+        return feats, voxels['coors']
 
     def lidar_sparse_bev(
         self, feats: Tensor, coors: Tensor, batch_size: int, middle_encoder: nn.Module | None = None
