@@ -119,6 +119,16 @@ _TINY_MODELS = {
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
         pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
     ),
+    # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (not measured yet)
+    'centerpoint': ModelEntry(
+        finetune_config='projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
+        pretrain_configs={
+            'nsmae': 'configs/nsmae/nsmae_centerpoint_tiny.py',
+            'adljepa': 'configs/adljepa/adljepa_centerpoint_tiny.py',
+            'bevmae': 'configs/bevmae/bevmae_centerpoint_tiny.py',
+            'occmae': 'configs/occmae/occmae_centerpoint_tiny.py',
+        },
+    ),
 }
 _SYNTHETIC = dict(data='synthetic', train_info='nuscenes_infos_train.pkl', val_info='nuscenes_infos_val.pkl')
 # Pre-training must move the encoders in a few hundred iterations: AdamW moves a weight by about

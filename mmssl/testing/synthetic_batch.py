@@ -246,6 +246,47 @@ def synthetic_multimodal_batch(
     return dict(inputs=dict(points=points, img=imgs), data_samples=samples)
 
 
+def synthetic_lidar_batch(
+    batch_size: int = 2,
+    point_cloud_range: Sequence[float] = (-25.6, -51.2, -5.0, 25.6, 51.2, 3.0),
+    num_objects: int = 40,
+    points_per_object: int = 80,
+    num_ground: int = 1500,
+    num_pts_feats: int = 5,
+    seed: int = 0,
+) -> dict:
+    """A LiDAR-only batch without labels: a sparse ground plane plus compact objects, so a BEV grid
+    has both empty and non-empty cells (the default range is the tiny detectors').
+
+    Ground points lie uniformly over the range at ``z = -1.8 m``; each object is a Gaussian blob
+    (std 0.5 m in x, y; 0.4 m in z) around a uniform centre. Returns the pseudo-collated form
+    ``{'inputs': {'points': [(P, C)]}, 'data_samples': [...]}`` with ``lidar_aug_matrix``.
+    """
+    g = np.random.default_rng(seed)
+    lo, hi = np.asarray(point_cloud_range[:2]), np.asarray(point_cloud_range[3:5])
+    points, samples = [], []
+    for i in range(batch_size):
+        ground = np.concatenate([g.uniform(lo, hi, (num_ground, 2)), np.full((num_ground, 1), -1.8)], 1)
+        centres = np.concatenate(
+            [g.uniform(lo + 2, hi - 2, (num_objects, 2)), np.full((num_objects, 1), -0.8)], 1
+        )
+        blobs = np.repeat(centres, points_per_object, 0) + g.normal(
+            0, [0.5, 0.5, 0.4], (len(centres) * points_per_object, 3)
+        )
+        xyz = np.concatenate([ground, blobs])
+        xyz[:, :2] = np.clip(xyz[:, :2], lo + 1e-3, hi - 1e-3)
+        extra = g.uniform(0, 1, (len(xyz), num_pts_feats - 3))
+        points.append(torch.as_tensor(np.concatenate([xyz, extra], 1), dtype=torch.float32))
+        meta = dict(
+            sample_idx=i,
+            token=f'synthetic-lidar-{seed}-{i}',
+            lidar_aug_matrix=np.eye(4),
+            num_pts_feats=num_pts_feats,
+        )
+        samples.append(_make_sample(meta, None, None))
+    return dict(inputs=dict(points=points), data_samples=samples)
+
+
 def build_from_config(config_path, **model_overrides):
     """Build ``cfg.model`` of a config file (importing its ``custom_imports``), initialised.
 

@@ -100,4 +100,7 @@ def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_di
         sample = dataset[0]['data_samples']
         assert len(sample.gt_instances_3d) == 0, f'{path.name}: labels reached the model'
         assert 'bboxes_3d' not in sample.gt_instances_3d and len(sample.gt_instances) == 0
-        assert len(sample.ssl_targets.keys()) > 0, path.name
+        # a pipeline that draws masks or targets packs them (LiDAR-only pipelines may leave the
+        # masking to the model's masker: AD-L-JEPA, Occupancy-MAE, BEV-MAE)
+        draws = any('Mask' in str(t['type']) or 'Target' in str(t['type']) for t in ds_cfg['pipeline'])
+        assert 'ssl_targets' in sample and (len(sample.ssl_targets.keys()) > 0 or not draws), path.name

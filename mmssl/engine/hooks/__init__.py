@@ -1,4 +1,5 @@
 from .bad_sample_summary_hook import BadSampleSummaryHook
+from .collapse_monitor_hook import CollapseMonitorHook, occupied_cell_embeddings
 from .compute_stats_hook import ComputeStatsHook
 from .divergence_guard_hook import DivergenceError, DivergenceGuardHook
 from .render_vis_hook import RenderVisHook
@@ -7,10 +8,12 @@ from .teacher_momentum_hook import TeacherMomentumHook
 
 __all__ = [
     'BadSampleSummaryHook',
+    'CollapseMonitorHook',
     'ComputeStatsHook',
     'DivergenceError',
     'DivergenceGuardHook',
     'RNGStateHook',
     'RenderVisHook',
     'TeacherMomentumHook',
+    'occupied_cell_embeddings',
 ]

@@ -1,5 +1,6 @@
-"""Evaluation functions (CPU counterparts of MMDet3D's CUDA-only ones)."""
+"""Evaluation functions (CPU counterparts of MMDet3D's CUDA-only ones, embedding spectra)."""
 
 from .rotated_iou import kitti_rotate_iou_cpu
+from .spectrum import covariance_spectrum, embedding_spectrum
 
-__all__ = ['kitti_rotate_iou_cpu']
+__all__ = ['covariance_spectrum', 'embedding_spectrum', 'kitti_rotate_iou_cpu']

@@ -1,15 +1,23 @@
 """Self-supervised pre-training algorithms on the shared camera+LiDAR base."""
 
+from .adljepa import ADLJEPA
 from .base import BaseSelfSupervisor
-from .multimodal import MaskedInputs, MultiModalSelfSupervisor
+from .bev_mae import BEVMAE, pillar_targets
+from .multimodal import BEVCellMasks, MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
+from .occupancy_mae import OccupancyMAE
 from .rendering import NeuralRenderingMixin, RenderView
 
 __all__ = [
+    'ADLJEPA',
+    'BEVCellMasks',
+    'BEVMAE',
     'BaseSelfSupervisor',
     'MaskedInputs',
     'MultiModalSelfSupervisor',
     'NSMAE',
+    'OccupancyMAE',
     'NeuralRenderingMixin',
     'RenderView',
+    'pillar_targets',
 ]

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from mmssl.geometry import lidar2img_batch
 from mmssl.models.backbones import MultiModalEncoderMixin
+from mmssl.models.maskers import BEVMaskResult
 from mmssl.models.ray_samplers import RenderContext
 from mmssl.models.utils.ssl_targets import stacked_ssl_target
 from mmssl.registry import MODELS
@@ -34,11 +35,29 @@ class MaskedInputs(NamedTuple):
             (``points``, re-voxelised ``voxels`` when the model masked them).
         masked_points: per sample ``(K_i, C)`` removed points (empty when LiDAR is not masked).
         lidar_masked: whether a LiDAR mask was applied (by the pipeline or the model).
+        lidar_masks: per sample, the ``lidar_masker``'s full result (e.g.
+            :class:`~mmssl.models.maskers.BEVMaskResult` with the cell masks) when the model
+            masked; None otherwise.
     """
 
     inputs: dict
     masked_points: List[Tensor]
     lidar_masked: bool
+    lidar_masks: List[NamedTuple] | None = None
+
+
+class BEVCellMasks(NamedTuple):
+    """``(B, Y, X)`` bool cell masks of a BEV-guided LiDAR mask (``bev_cell_masks``).
+
+    Attributes:
+        masked_nonempty: masked cells holding points (their points were removed).
+        masked_empty: masked cells without points.
+        nonempty: cells holding points in the unmasked cloud.
+    """
+
+    masked_nonempty: Tensor
+    masked_empty: Tensor
+    nonempty: Tensor
 
 
 class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
@@ -53,7 +72,8 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
         data_preprocessor: e.g. ``TorchVoxelDataPreprocessor`` with ``voxel=True`` (LiDAR).
         img_masker: config of an :class:`~mmssl.models.maskers.ImagePatchMasker`.
         lidar_masker: config of a model-side LiDAR masker (e.g.
-            :class:`~mmssl.models.maskers.VoxelMasker`).
+            :class:`~mmssl.models.maskers.VoxelMasker`, :class:`~mmssl.models.maskers.BEVGuidedMasker`:
+            a registered module with ``forward_batch(points) -> [result with .visible, .masked]``).
         target_generator, teacher: the base's frozen and EMA slots.
         init_cfg: MMEngine init config.
         **encoders: ``img_backbone``, ``img_neck``, ``view_transform``, ``pts_voxel_encoder``,
@@ -93,6 +113,7 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
         points = inputs.get('points')
         masked_pts: List[Tensor] = [p[:0] for p in points] if points is not None else []
         lidar_masked = False
+        lidar_masks = None
         if points is not None:
             from_pipe = self.get_ssl_target(data_samples, 'masked_points', required=False)
             if all(m is not None for m in from_pipe):
@@ -106,7 +127,9 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
                 ]
                 lidar_masked = True
             elif self.lidar_masker is not None:
-                visible, masked_pts = self.lidar_masker.mask_batch(points)
+                lidar_masks = self.lidar_masker.forward_batch(points)
+                visible = [m.visible for m in lidar_masks]
+                masked_pts = [m.masked for m in lidar_masks]
                 out['points'] = visible
                 if self.with_lidar:
                     out['voxels'] = self.data_preprocessor.voxelize(visible, data_samples)
@@ -119,7 +142,27 @@ class MultiModalSelfSupervisor(MultiModalEncoderMixin, BaseSelfSupervisor):
                 mask = self.img_masker.generate_batch(b, n, (h, w)).to(imgs.device)
             out['img_patch_mask'] = mask.bool()
             out['imgs'] = self.img_masker(imgs, mask.bool())
-        return MaskedInputs(out, masked_pts, lidar_masked)
+        return MaskedInputs(out, masked_pts, lidar_masked, lidar_masks)
+
+    def bev_cell_masks(self, masked: MaskedInputs, data_samples: Sequence, device) -> BEVCellMasks:
+        """The BEV cell masks of a BEV-guided LiDAR mask (AD-L-JEPA, BEV-MAE), from the model's
+        ``lidar_masker`` results or from the pipeline's ``BEVGuidedMask`` targets.
+
+        Raises:
+            ValueError: the LiDAR mask carries no cell masks (not BEV-guided).
+        """
+        if masked.lidar_masks and all(isinstance(m, BEVMaskResult) for m in masked.lidar_masks):
+            res = masked.lidar_masks
+            maps = ([r.mask_nonempty for r in res], [r.mask_empty for r in res], [r.nonempty for r in res])
+            return BEVCellMasks(*(torch.stack(m).to(device) for m in maps))
+        keys = ('bev_mask_nonempty', 'bev_mask_empty', 'bev_nonempty')
+        maps = [stacked_ssl_target(data_samples, k, device) for k in keys]
+        if any(m is None for m in maps):
+            raise ValueError(
+                f'{type(self).__name__} needs BEV cell masks: set '
+                'lidar_masker=dict(type="BEVGuidedMasker", ...) or the pipeline transform BEVGuidedMask'
+            )
+        return BEVCellMasks(*(m.bool() for m in maps))
 
     # ------------------------------------------------------------------ embedding
     def encoder_volume(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmssl.geometry import lidar2img_batch
 from mmssl.registry import MODELS
@@ -98,14 +98,35 @@ class MultiModalEncoderMixin:
         return self.view_transform.downsample_volume(vol['volume'])
 
     # ------------------------------------------------------------------ LiDAR
-    def lidar_bev(self, inputs: dict, batch_size: int) -> Tensor:
-        """LiDAR BEV ``(B, C_L * Z_L, Y, X)`` of the sparse encoder from hard voxels."""
+    def lidar_voxel_features(self, inputs: dict) -> tuple:
+        """Voxel features ``(V, C_in)`` of the voxel encoder and the voxels' ``(V, 4)`` coordinates
+        ``(batch, z, y, x)``, from the hard voxels ``inputs['voxels']``."""
         voxels: Dict[str, Tensor] = self.require_input(
             inputs, 'voxels', 'the LiDAR branch needs voxels; use a data preprocessor with voxel=True'
         )
         feats = self.pts_voxel_encoder(voxels['voxels'], voxels['num_points'], voxels['coors'])
-        bev = self.pts_middle_encoder(feats, voxels['coors'], batch_size)
+        return feats, voxels['coors']
+
+    def lidar_sparse_bev(
+        self, feats: Tensor, coors: Tensor, batch_size: int, middle_encoder: nn.Module | None = None
+    ) -> Tensor:
+        """BEV ``(B, C_L * Z_L, Y, X)`` of the sparse encoder from voxel features.
+
+        Args:
+            feats, coors: of :meth:`lidar_voxel_features` (features possibly edited, e.g. a
+                point token in masked voxels).
+            batch_size: ``B``.
+            middle_encoder: run this module in place of ``pts_middle_encoder`` (e.g. its EMA
+                teacher); default the student's.
+        """
+        encoder = self.pts_middle_encoder if middle_encoder is None else middle_encoder
+        bev = encoder(feats, coors, batch_size)
         return bev[0] if isinstance(bev, (list, tuple)) else bev
+
+    def lidar_bev(self, inputs: dict, batch_size: int, middle_encoder: nn.Module | None = None) -> Tensor:
+        """LiDAR BEV ``(B, C_L * Z_L, Y, X)`` of the sparse encoder from the hard voxels
+        ``inputs['voxels']`` (``middle_encoder``: see :meth:`lidar_sparse_bev`)."""
+        return self.lidar_sparse_bev(*self.lidar_voxel_features(inputs), batch_size, middle_encoder)
 
     def lidar_volume(self, inputs: dict, batch_size: int, channels: int) -> Tensor:
         """LiDAR volume ``(B, C_L, Z_L, Y, X)``: the BEV unflattened with ``C_L = channels``."""

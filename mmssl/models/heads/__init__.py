@@ -1,5 +1,13 @@
 """Heads: rendering networks and prediction heads of self-supervised methods."""
 
+from .bev_predictor import BEVEmbeddingPredictor
+from .mae_decoders import BEVPointDecoder, OccupancyDecoder3D
 from .render_field import ConditionalRenderField, encode_direction
 
-__all__ = ['ConditionalRenderField', 'encode_direction']
+__all__ = [
+    'BEVEmbeddingPredictor',
+    'BEVPointDecoder',
+    'ConditionalRenderField',
+    'OccupancyDecoder3D',
+    'encode_direction',
+]

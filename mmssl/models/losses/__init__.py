@@ -1,5 +1,14 @@
 """Losses of the self-supervised methods."""
 
+from .jepa_losses import MaskedCosineLoss, PerSampleVarianceLoss, masked_mean
+from .mae_losses import ChamferLoss, OccupancyBCELoss
 from .render_losses import MaskedLpLoss
 
-__all__ = ['MaskedLpLoss']
+__all__ = [
+    'ChamferLoss',
+    'MaskedCosineLoss',
+    'MaskedLpLoss',
+    'OccupancyBCELoss',
+    'PerSampleVarianceLoss',
+    'masked_mean',
+]

@@ -44,6 +44,12 @@ class VoxelMasker(nn.Module):
       upper edges ``range_band_edges`` and masked with ``range_ratios[b]`` in band ``b``
       (defaults: bands ``[0, 30]``, ``(30, 50]``, ``(50, inf)`` m with ``(0.9, 0.7, 0.7)``, the
       official code keeping ``1 - r`` near and ``1 - r + 0.2`` farther with ``r = 0.9``).
+      Distances are metres from the sensor (the LiDAR origin). The official code's effective
+      behaviour (METHOD_FACTS 5) is ``range_distance='corner_index'``: the distance is
+      ``sqrt(y_idx^2 + x_idx^2)`` of the voxel **indices** from the grid corner, so the edges
+      ``(30, 50)`` are 30 and 50 voxels from the corner and almost every voxel falls in the last
+      band; with its ``MASKED_RATIO`` 0.5, ``range_ratios=(0.5, 0.3, 0.3)`` reproduces it
+      (about 30% masked in practice).
 
     Points outside the range are never masked.
 
@@ -55,9 +61,12 @@ class VoxelMasker(nn.Module):
         mode: ``'random'`` or ``'range_aware'``.
         range_band_edges: band edges (metres) of ``'range_aware'``.
         range_ratios: ratios per band of ``'range_aware'`` (one more than the edges).
+        range_distance: ``'sensor'`` (metres from the sensor, the paper) or ``'corner_index'``
+            (voxel indices from the grid corner, the official code).
     """
 
     MODES = ('random', 'range_aware')
+    RANGE_DISTANCES = ('sensor', 'corner_index')
 
     def __init__(
         self,
@@ -67,10 +76,14 @@ class VoxelMasker(nn.Module):
         mode: str = 'random',
         range_band_edges: Sequence[float] = (30.0, 50.0),
         range_ratios: Sequence[float] = (0.9, 0.7, 0.7),
+        range_distance: str = 'sensor',
     ) -> None:
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f'VoxelMasker: mode must be one of {self.MODES}, got {mode!r}')
+        if range_distance not in self.RANGE_DISTANCES:
+            raise ValueError(f'VoxelMasker: range_distance must be one of {self.RANGE_DISTANCES}')
+        self.range_distance = range_distance
         if mode == 'range_aware' and len(range_ratios) != len(range_band_edges) + 1:
             raise ValueError('VoxelMasker: range_ratios needs one ratio more than range_band_edges')
         self.point_cloud_range = [float(v) for v in point_cloud_range]
@@ -88,6 +101,10 @@ class VoxelMasker(nn.Module):
         voxels, inverse = unique_voxels(coords[in_idx], grid_shape(self.point_cloud_range, self.voxel_size))
         if self.mode == 'random':
             vmask = exact_random_mask(voxels.shape[0], self.ratio, generator, voxels.device)
+        elif self.range_distance == 'corner_index':
+            vmask = range_aware_voxel_mask(
+                voxels[:, [2, 1]].double(), self.range_band_edges, self.range_ratios, generator
+            )
         else:
             size = torch.tensor(self.voxel_size[:2], dtype=torch.float64, device=voxels.device)
             lo = torch.tensor(self.point_cloud_range[:2], dtype=torch.float64, device=voxels.device)
@@ -97,9 +114,15 @@ class VoxelMasker(nn.Module):
         masked[in_idx] = vmask[inverse].to(points.device)
         return VoxelMaskResult(points[~masked], points[masked], masked, voxels[vmask], voxels[~vmask])
 
+    def forward_batch(
+        self, points: List[Tensor], generator: torch.Generator | None = None
+    ) -> List[VoxelMaskResult]:
+        """Mask every cloud of a batch independently."""
+        return [self.forward(p, generator) for p in points]
+
     def mask_batch(
         self, points: List[Tensor], generator: torch.Generator | None = None
     ) -> Tuple[List[Tensor], List[Tensor]]:
-        """Mask every cloud of a batch independently; returns (visible, masked) lists."""
-        out = [self.forward(p, generator) for p in points]
+        """(visible, masked) point lists of :meth:`forward_batch`."""
+        out = self.forward_batch(points, generator)
         return [o.visible for o in out], [o.masked for o in out]
