@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
@@ -179,12 +180,23 @@ def adapter_state_dict(model: nn.Module) -> dict[str, Tensor]:
 def load_adapter(model: nn.Module, state_dict: dict[str, Tensor]) -> None:
     """Load :func:`adapter_state_dict` output into a LoRA model whose base weights are loaded.
 
+    Values are copied into the model's tensors (torch's ``load_state_dict`` would hand spconv
+    weights to MMDet3D's spconv-1 layout conversion).
+
     Raises:
         KeyError: a key the model does not have (another rank, targets or detector).
+        ValueError: a shape that differs from the model's.
     """
-    result = model.load_state_dict(state_dict, strict=False)
-    if result.unexpected_keys:
-        raise KeyError(f'adapter keys the model does not have: {result.unexpected_keys[:5]}')
+    own = model.state_dict()
+    unknown = [k for k in state_dict if k not in own]
+    if unknown:
+        raise KeyError(f'adapter keys the model does not have: {unknown[:5]}')
+    wrong = [k for k, v in state_dict.items() if own[k].shape != v.shape]
+    if wrong:
+        raise ValueError(f'adapter shapes differ from the model: {wrong[:5]}')
+    with torch.no_grad():
+        for key, value in state_dict.items():
+            own[key].copy_(value)
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
