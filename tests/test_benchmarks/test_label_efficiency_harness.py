@@ -159,7 +159,7 @@ class _Steps:
         self.events.append(('end', 'pretrain', method))
         return dict(method=method, config='c.py', checkpoint=f'{method}.pth')
 
-    def finetune(self, method, fraction, seed, pretrained):
+    def finetune(self, method, fraction, seed, pretrained, strategy='full'):
         self.events.append(('start', 'finetune', method, seed, pretrained and pretrained['checkpoint']))
         time.sleep(0.05)
         return dict(method=method, fraction=fraction, seed=seed, NDS=1.0, mAP=2.0)
@@ -183,7 +183,9 @@ def test_parallel_steps_wait_for_their_pre_training(tmp_path, monkeypatch, jobs)
         lambda out, records, *a, **kw: reports.update(records=records, env=a[2], **kw),
     )
     records = bench.run()
-    assert [(r['method'], r['seed']) for r in records] == [(m, s) for m in ('scratch', 'nsmae') for s in (0, 1, 2)]
+    assert [(r['method'], r['seed']) for r in records] == [
+        (m, s) for m in ('scratch', 'nsmae') for s in (0, 1, 2)
+    ]
     ends = steps.events.index(('end', 'pretrain', 'nsmae'))
     nsmae_starts = [i for i, e in enumerate(steps.events) if e[:3] == ('start', 'finetune', 'nsmae')]
     assert len(nsmae_starts) == 3 and min(nsmae_starts) > ends

@@ -56,7 +56,7 @@ def _finetune_plans(monkeypatch, preset, root, out):
     """What the harness's training command sets, per (method, fraction, seed)."""
     plans = {}
 
-    def record(cmd, log_file):
+    def record(cmd, log_file, threads=None):
         if cmd[0] != 'tools/train.py':
             return
         options = cmd[cmd.index('--cfg-options') + 1 :]
