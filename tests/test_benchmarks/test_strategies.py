@@ -160,3 +160,16 @@ def test_reports_without_strategies_keep_their_layout(tmp_path):
     assert 'paired_vs_full' not in payload and 'summary_by_strategy' not in payload
     assert strategy_table(full) == ''
     assert 'Fine-tuning strategies' not in (tmp_path / 'results.md').read_text()
+
+
+def test_bevfusion_strategies_cover_every_parameter():
+    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
+    from mmssl.models.finetune import in_modules
+    from mmssl.testing.synthetic_batch import build_from_config
+
+    model, _ = build_from_config(PRESETS['cpu'].models['bevfusion'].finetune_config)
+    names = [n for n, _ in model.named_parameters()]
+    groups = [g['modules'] for g in BEVFUSION_STRATEGIES['progressive'].unfreeze]
+    layers = BEVFUSION_STRATEGIES['layer_decay'].optim_wrapper['paramwise_cfg']['layers']
+    for plan in (groups, layers):
+        assert all(sum(in_modules(n, modules) for modules in plan) == 1 for n in names)
