@@ -14,7 +14,7 @@ from .stats import aggregate, full_runs, paired_differences, paired_vs_full
 
 __all__ = ['aggregate', 'environment_record', 'markdown_table', 'paired_differences', 'plot', 'write_reports']
 
-VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'mmssl')
+VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'peft', 'mmssl')
 
 
 def environment_record(repo_root: Path) -> dict:
