@@ -92,14 +92,17 @@ def _merge(base: dict, extra: dict) -> dict:
 
 _HEADS = ['bbox_head', 'seg_head']
 #: Strategies of the tiny BEVFusion, defaults from the survey (../shared/papers/000_*.txt Sec. 7.1)
-#: and ../shared/METHOD_FACTS.md: SLidR's probe trains the final layer only; LoRA rank 16
-#: (200-500 frames); progressive unfreezing with discriminative rates x1 / x0.1 / x0.01 (survey:
-#: head 1e-3, last block 1e-4, middle 1e-5); ScaLR's layer decay 0.95 (1% and 10% labels).
+#: and ../shared/METHOD_FACTS.md. probe: SLidR's linear probe trains the final layer only (here the
+#: task heads). lora: rank 4; the survey's rank 16-32 is for 768-wide ViTs (about 2% of a
+#: projection's rank), the tiny encoders are 8-64 channels wide, where rank 4 adapts 8% of their
+#: parameters and rank 16 26%. progressive: discriminative rates x1 / x0.1 / x0.01 (survey: head
+#: 1e-3, last block 1e-4, middle 1e-5), a group more every third of the iterations. layer_decay:
+#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%).
 BEVFUSION_STRATEGIES = {
     FULL: FinetuneStrategy(),
     'probe': FinetuneStrategy(model=dict(finetune_strategy=dict(type='LinearProbe', trainable=_HEADS))),
     'lora': FinetuneStrategy(
-        model=dict(finetune_strategy=dict(type='LoRAFinetune', rank=16, trainable=_HEADS))
+        model=dict(finetune_strategy=dict(type='LoRAFinetune', rank=4, trainable=_HEADS))
     ),
     'progressive': FinetuneStrategy(
         unfreeze=(

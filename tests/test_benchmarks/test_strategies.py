@@ -84,7 +84,7 @@ def test_each_strategy_gets_its_config_on_the_same_split_and_seed(bench):
     assert 'finetune_strategy' not in cfgs['full'].model
     assert cfgs['probe'].model.finetune_strategy.type == 'LinearProbe'
     assert cfgs['lora'].model.finetune_strategy == dict(
-        type='LoRAFinetune', rank=16, trainable=['bbox_head', 'seg_head']
+        type='LoRAFinetune', rank=4, trainable=['bbox_head', 'seg_head']
     )
     assert cfgs['layer_decay'].optim_wrapper.constructor == 'LayerDecayOptimWrapperConstructor'
     assert cfgs['layer_decay'].optim_wrapper.paramwise_cfg.layer_decay_rate == 0.95
