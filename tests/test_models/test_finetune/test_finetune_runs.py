@@ -82,3 +82,24 @@ def test_layer_decay_covers_every_parameter_of_the_detector(tmp_path, synthetic_
     base = groups[0]['initial_lr']
     for g in groups:
         assert g['initial_lr'] == pytest.approx(base * 0.95 ** g['depth'], rel=1e-12)
+
+
+@pytest.mark.slow
+def test_progressive_unfreezing_with_the_configs_warmup_and_cosine(tmp_path, synthetic_world):
+    """The tiny config's LinearLR warm-up + CosineAnnealingLR (eta_min_ratio) scale every group
+    alike: after the run each group's lr is its lr_mult times the head's."""
+    groups = [dict(g, begin=int(round(g['begin'] * 3))) for g in BEVFUSION_STRATEGIES['progressive'].unfreeze]
+    runner = _runner(
+        tmp_path,
+        synthetic_world,
+        **{'train_cfg.max_iters': 3, 'custom_hooks': [dict(type='ProgressiveUnfreezeHook', groups=groups)]},
+    )
+    runner.train()
+    lrs = {g['unfreeze_group']: g['lr'] for g in runner.optim_wrapper.optimizer.param_groups}
+    assert set(lrs) == {'head', 'bev', 'encoders'}
+    for group in groups:
+        assert lrs[group['name']] == pytest.approx(lrs['head'] * group['lr_mult'], rel=1e-9)
+    assert all(p.requires_grad for p in runner.model.parameters())  # all open after iteration 2
+    log = next(Path(runner.log_dir).glob('*.log')).read_text()
+    assert "group 'bev' (fusion_layer, pts_backbone, pts_neck) trains from iter 1" in log
+    assert "group 'encoders'" in log and 'trains from iter 2' in log

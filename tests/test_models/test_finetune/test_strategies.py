@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 BEVFUSION = REPO / 'projects/BEVFusion/configs/bevfusion_tiny_synthetic.py'
 BEVDET = REPO / 'projects/BEVDet/configs/bevdet_tiny_synthetic.py'
 CENTERPOINT = REPO / 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py'
+SEGMENTATION = REPO / 'projects/BEVFusion/configs/bevfusion_seg_tiny_synthetic.py'
 HEADS = ('bbox_head.', 'seg_head.', 'pts_bbox_head.')
 
 
@@ -70,7 +71,9 @@ def test_probe_summary_counts_the_head_only(probed_bevfusion):
     assert rows['total']['share'] == pytest.approx(head / sum(p.numel() for p in model.parameters()))
 
 
-@pytest.mark.parametrize('config,head', [(CENTERPOINT, 'pts_bbox_head'), (BEVDET, 'bbox_head')])
+@pytest.mark.parametrize(
+    'config,head', [(CENTERPOINT, 'pts_bbox_head'), (BEVDET, 'bbox_head'), (SEGMENTATION, 'seg_head')]
+)
 def test_probe_on_the_other_detectors(config, head):
     torch.manual_seed(0)
     model, cfg = build_from_config(config, finetune_strategy=dict(type='LinearProbe'))
