@@ -138,3 +138,13 @@ def test_params_frozen_before_the_optimizer_is_built_are_refused(tmp_path):
     runner.model.stem.requires_grad_(False)
     with pytest.raises(ValueError, match='not in the optimizer'):
         runner.train()
+
+
+def test_test_runs_of_the_training_config_pass_through(tmp_path):
+    """tools/test.py builds a runner of the run config without an optimizer: the hook does nothing."""
+    cfg = _cfg(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'ProgressiveUnfreezeHook')
+    hook.before_run(runner)  # optim_wrapper is still its config dict
+    assert isinstance(runner.optim_wrapper, dict)
+    runner.test()

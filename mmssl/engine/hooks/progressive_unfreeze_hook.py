@@ -7,6 +7,7 @@ from typing import Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper
 from torch import nn
 
 from mmssl.models.finetune import format_summary, in_modules, trainable_summary
@@ -106,6 +107,8 @@ class ProgressiveUnfreezeHook(Hook):
         return params
 
     def before_run(self, runner) -> None:
+        if not isinstance(runner.optim_wrapper, OptimWrapper):
+            return  # test / val runs (tools/test.py with the training config): no optimizer
         model = self._model(runner)
         optimizer = runner.optim_wrapper.optimizer
         names = {id(p): n for n, p in model.named_parameters()}
