@@ -4,6 +4,8 @@ Examples (CPU, synthetic world; budgets in ``--list-presets`` and mmssl/benchmar
 
     python tools/benchmark_label_efficiency.py --preset quick --out work_dirs/label_eff_quick   # ~15 min
     python tools/benchmark_label_efficiency.py --preset cpu --out work_dirs/label_eff_cpu       # <= 2 h
+    python tools/benchmark_label_efficiency.py --preset cpu --out work_dirs/label_eff_cpu \
+        --strategies full,probe,lora,progressive,layer_decay   # fine-tuning strategies, same splits
 
 Interrupted runs resume: finished steps are skipped. See mmssl/benchmarks/label_efficiency.py
 and docs/benchmarks-label-efficiency.md.
@@ -46,6 +48,11 @@ def parse_args() -> argparse.Namespace:
         '--jobs', type=int, help="steps run at once (default: the preset's; cpu/quick: 2, one thread each)"
     )
     parser.add_argument('--threads', type=int, help='OMP threads per step (default: cpu_count // jobs)')
+    parser.add_argument(
+        '--strategies',
+        help='comma-separated fine-tuning strategies, e.g. full,probe,lora,progressive,layer_decay '
+        '(default: full; full is always run: the baseline of the paired intervals; docs/finetuning.md)',
+    )
     parser.add_argument('--out', help='output folder (results, runs, plot); required unless --list-presets')
     return parser.parse_args()
 
@@ -83,6 +90,7 @@ def main() -> None:
         probe=not args.no_probe,
         jobs=args.jobs or preset.jobs,
         threads=args.threads,
+        strategies=args.strategies.split(',') if args.strategies else None,
     )
     bench.run()
 

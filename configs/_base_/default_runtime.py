@@ -14,6 +14,8 @@ default_hooks = dict(
     divergence_guard=dict(type='DivergenceGuardHook', max_skips=0),
     # bad_sample='skip' datasets: which samples were left out, and why, at the end of the run.
     bad_samples=dict(type='BadSampleSummaryHook'),
+    # Trainable-parameter count and share per top-level module (docs/finetuning.md).
+    trainable_params=dict(type='TrainableParamsHook'),
 )
 # Compute accounting (it/s, data time, peak memory, device-hours) in every run's log/scalars.
 custom_hooks = [dict(type='ComputeStatsHook')]

@@ -21,6 +21,12 @@ encoder (``||w - w0|| / ||w0||``) is reported. Fine-tuning seeds are compared to
 by pair (:mod:`.stats`), and a linear feature probe per method (:mod:`.feature_probe`) is
 reported beside them.
 
+``strategies`` (``--strategies full,probe,lora,progressive,layer_decay``) fine-tunes every
+(method, fraction, seed) with each fine-tuning strategy of the preset's model
+(:class:`.presets.FinetuneStrategy`, docs/finetuning.md) on the same splits and seeds; ``full``
+(every parameter trains) is always run, it is the baseline of the strategies' paired intervals,
+and its runs keep the paths of runs made without ``--strategies``.
+
 Layout of ``OUT``::
 
     protocol.json                             what makes the runs in OUT comparable
@@ -28,7 +34,8 @@ Layout of ``OUT``::
     splits/train_frac{f}.pkl                  label subsets (nested, by scene)
     pretrain/{model}_{method}/                pre-training work dir + done.json
     probe/{model}_{method}/                   probe.json, spectrum.png
-    runs/{model}_{method}/frac{f}_seed{s}/    fine-tune work dir, test/ and result.json
+    runs/{model}_{method}/frac{f}_seed{s}/    fine-tune work dir, test/ and result.json (full)
+    runs/{model}_{method}/{strategy}/frac{f}_seed{s}/   the same for another strategy
     results.json, results.md, label_efficiency.png
 """
 
@@ -48,7 +55,7 @@ from pathlib import Path
 
 from mmssl.utils.atomic_io import atomic_write_bytes
 
-from .presets import SCRATCH, BenchmarkPreset
+from .presets import FULL, SCRATCH, BenchmarkPreset
 from .report import environment_record, write_reports
 from .schedule import iteration_overrides, native_iterations, write_run_config
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
@@ -116,6 +123,8 @@ class LabelEfficiencyBenchmark:
         probe: Run the feature probe (when the preset has a ``probe_fraction``).
         jobs: Steps (pre-trainings, probes, fine-tunes) run at once; a step that needs a
             pre-training waits for it.
+        strategies: Fine-tuning strategies (names of the model's ``ModelEntry.strategies``);
+            ``full`` is added first when missing. Default: ``full`` only.
         threads: Intra-op threads of every step (default: ``cpu_count // jobs`` when
             ``jobs > 1``, else the environment's).
     """
@@ -133,6 +142,7 @@ class LabelEfficiencyBenchmark:
         probe: bool = True,
         jobs: int = 1,
         threads: int | None = None,
+        strategies=None,
     ) -> None:
         if jobs < 1:
             raise ValueError(f'jobs must be >= 1, got {jobs}')
@@ -150,6 +160,13 @@ class LabelEfficiencyBenchmark:
                     f'preset {preset.name!r}, model {model!r}: no pre-training config for method {method!r} '
                     f'(known: {[SCRATCH, *self.entry.pretrain_configs]})'
                 )
+        self.strategies = [FULL, *(s for s in (strategies or []) if s != FULL)]
+        unknown = [s for s in self.strategies if s not in self.entry.strategies]
+        if unknown:
+            raise KeyError(
+                f'preset {preset.name!r}, model {model!r}: no fine-tuning strategy {unknown} '
+                f'(known: {sorted(self.entry.strategies)})'
+            )
         self.preset, self.model = preset, model
         self.methods, self.fractions, self.seeds = list(methods), list(fractions), list(seeds)
         self.out, self.split_seed = Path(out).resolve(), split_seed
@@ -203,6 +220,15 @@ class LabelEfficiencyBenchmark:
         # tools/test.py afterwards (the same metric on the same frames, once).
         overrides.update(val_cfg=None, val_dataloader=None, val_evaluator=None)
         return overrides
+
+    def strategy_overrides(self, strategy: str) -> dict:
+        """Config overrides of one strategy's fine-tunes: :meth:`finetune_overrides` plus the
+        strategy's model, optimizer-wrapper and progressive-unfreezing settings."""
+        return self.entry.strategies[strategy].overrides(
+            self.finetune_overrides(),
+            self.finetune_iterations(),
+            self._config(self.entry.finetune_config).get('custom_hooks', []),
+        )
 
     def pretrain_overrides(self, method: str) -> dict:
         """Config overrides of one method's pre-training (schedule + the start-weights hook)."""
@@ -355,16 +381,25 @@ class LabelEfficiencyBenchmark:
         run_logged(args, out / 'probe.log', self.threads)
         return json.loads(result.read_text())
 
-    def finetune(self, method: str, fraction: float, seed: int, pretrained: dict | None) -> dict:
-        """Fine-tune and evaluate one (method, fraction, seed); returns its result record."""
-        result_file = self._result_file(method, fraction, seed)
+    def finetune(
+        self, method: str, fraction: float, seed: int, pretrained: dict | None, strategy: str = FULL
+    ) -> dict:
+        """Fine-tune and evaluate one (method, fraction, seed) with ``strategy``; returns its
+        result record."""
+        result_file = self._result_file(method, fraction, seed, strategy)
         work_dir = result_file.parent
+        name = method if strategy == FULL else f'{method} ({strategy})'
         if result_file.exists():
-            _log(f'{method} fraction {fraction:g} seed {seed}: done before, skipped')
-            return json.loads(result_file.read_text())
+            _log(f'{name} fraction {fraction:g} seed {seed}: done before, skipped')
+            return {'strategy': FULL, **json.loads(result_file.read_text())}
         split = self.split_file(fraction)
         config = self.entry.finetune_config
-        run_config = self._run_config(f'finetune_{self.model}', config, self.finetune_overrides())
+        if strategy == FULL:
+            run_config = self._run_config(f'finetune_{self.model}', config, self.finetune_overrides())
+        else:
+            run_config = self._run_config(
+                f'finetune_{self.model}_{strategy}', config, self.strategy_overrides(strategy)
+            )
         t0 = time.time()
         train_args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
         if _last_checkpoint(work_dir):
@@ -374,8 +409,7 @@ class LabelEfficiencyBenchmark:
         if pretrained is not None:
             options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
         _log(
-            f'fine-tuning {method} fraction {fraction:g} seed {seed} '
-            f'({self.finetune_iterations()} iterations)'
+            f'fine-tuning {name} fraction {fraction:g} seed {seed} ({self.finetune_iterations()} iterations)'
         )
         run_logged([*train_args, '--cfg-options', *options], work_dir / 'benchmark.log', self.threads)
         ckpt = _last_checkpoint(work_dir)
@@ -383,7 +417,7 @@ class LabelEfficiencyBenchmark:
         run_logged(
             [
                 'tools/test.py',
-                config,
+                config if strategy == FULL else run_config,  # LoRA: the adapters' structure
                 ckpt,
                 '--work-dir',
                 str(work_dir / 'test'),
@@ -400,9 +434,11 @@ class LabelEfficiencyBenchmark:
             json.loads(split.with_suffix('.json').read_text()) if split.with_suffix('.json').exists() else {}
         )
         compute = _compute(work_dir)
+        trainable = _trainable_total(work_dir)
         record = dict(
             model=self.model,
             method=method,
+            strategy=strategy,
             fraction=fraction,
             seed=seed,
             **summarise_nuscenes_metrics(metrics),
@@ -410,6 +446,9 @@ class LabelEfficiencyBenchmark:
             wall_s=round(time.time() - t0, 1),
             device_hours=compute.get('device_hours_total'),
             peak_mem_mb=compute.get('peak_mem_mb'),
+            iters_per_sec=compute.get('iters_per_sec_mean'),
+            trainable_params=trainable.get('trainable'),
+            trainable_share=trainable.get('share'),
             finetune_config=config,
             run_config=run_config,
             pretrain_config=pretrained['config'] if pretrained else None,
@@ -468,22 +507,30 @@ class LabelEfficiencyBenchmark:
         for fraction in self.fractions:  # made up front: every method then reads the same file
             self.split_file(fraction)
         t0 = time.time()
-        cells = [(m, f, s) for m in self.methods for f in self.fractions for s in self.seeds]
+        cells = [
+            (m, st, f, s)
+            for m in self.methods
+            for st in self.strategies
+            for f in self.fractions
+            for s in self.seeds
+        ]
         fresh: list[float] = []
         by_cell: dict[tuple, Future] = {}
-        _log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {self.threads or "as set"})')
+        threads = self.threads or 'as set'
+        _log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {threads})')
 
-        def finetune_task(method: str, fraction: float, seed: int, pre: Future | None) -> dict:
+        def finetune_task(method: str, strategy: str, fraction: float, seed: int, pre: Future | None) -> dict:
             pretrained = None if pre is None else pre.result()
             t_run = time.time()
-            done_before = self._result_file(method, fraction, seed).exists()
-            record = self.finetune(method, fraction, seed, pretrained)
+            done_before = self._result_file(method, fraction, seed, strategy).exists()
+            record = self.finetune(method, fraction, seed, pretrained, strategy=strategy)
             if not done_before:
                 with self._lock:
                     fresh.append(time.time() - t_run)
                     left = len(cells) - sum(f.done() for f in list(by_cell.values())) - 1
+                    label = method if strategy == FULL else f'{method} ({strategy})'
                     _log(
-                        f'{method} fraction {fraction:g} seed {seed} finished: NDS {record["NDS"]:.2f} '
+                        f'{label} fraction {fraction:g} seed {seed} finished: NDS {record["NDS"]:.2f} '
                         f'mAP {record["mAP"]:.2f}; {(time.time() - t0) / 60:.1f} min so far, about '
                         f'{left * sum(fresh) / len(fresh) / self.jobs / 60:.0f} min of fine-tuning left'
                     )
@@ -522,14 +569,19 @@ class LabelEfficiencyBenchmark:
         _log(f'done in {(time.time() - t0) / 60:.1f} min; reports in {self.out}')
         return records
 
-    def _result_file(self, method: str, fraction: float, seed: int) -> Path:
-        return (
-            self.out
-            / 'runs'
-            / f'{self.model}_{method}'
-            / f'frac{frac_tag(fraction)}_seed{seed}'
-            / 'result.json'
-        )
+    def _result_file(self, method: str, fraction: float, seed: int, strategy: str = FULL) -> Path:
+        runs = self.out / 'runs' / f'{self.model}_{method}'
+        if strategy != FULL:
+            runs = runs / strategy
+        return runs / f'frac{frac_tag(fraction)}_seed{seed}' / 'result.json'
+
+
+def _trainable_total(work_dir: Path) -> dict:
+    """The ``total`` row of a run's ``trainable_params.json`` (TrainableParamsHook), or {}."""
+    f = work_dir / 'trainable_params.json'
+    if not f.exists():
+        return {}
+    return next((r for r in json.loads(f.read_text())['modules'] if r['module'] == 'total'), {})
 
 
 def summarise_nuscenes_metrics(metrics: dict) -> dict:

@@ -23,6 +23,8 @@ import inspect
 from dataclasses import dataclass, field
 
 SCRATCH = 'scratch'
+#: The fine-tuning strategy of every run made without ``--strategies`` (every parameter trains).
+FULL = 'full'
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,104 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class FinetuneStrategy:
+    """A fine-tuning strategy of the harness (``--strategies``): what its fine-tunes add to the
+    benchmark's config overrides (docs/finetuning.md).
+
+    Attributes:
+        model: Merged into ``model`` (e.g. ``finetune_strategy=dict(type='LinearProbe')``).
+        optim_wrapper: Merged into ``optim_wrapper`` (e.g. the layer-decay constructor).
+        unfreeze: Groups of a :class:`~mmssl.engine.hooks.ProgressiveUnfreezeHook`, each
+            ``dict(name, modules, begin, lr_mult)`` with ``begin`` a fraction of the fine-tuning
+            iterations (so the plan scales with ``--finetune-iters``).
+    """
+
+    model: dict = field(default_factory=dict)
+    optim_wrapper: dict = field(default_factory=dict)
+    unfreeze: tuple = ()
+
+    def overrides(self, base: dict, finetune_iters: int, custom_hooks: list) -> dict:
+        """The run's config overrides: ``base`` (the benchmark's schedule) with this strategy's
+        settings merged in.
+
+        Args:
+            base: The overrides of every fine-tune (``LabelEfficiencyBenchmark.finetune_overrides``).
+            finetune_iters: Fine-tuning iterations (``unfreeze`` begins are fractions of them).
+            custom_hooks: The fine-tuning config's ``custom_hooks`` (a list override replaces it).
+        """
+        out = dict(base)
+        if self.model:
+            out['model'] = _merge(out.get('model', {}), self.model)
+        if self.optim_wrapper:
+            out['optim_wrapper'] = _merge(out.get('optim_wrapper', {}), self.optim_wrapper)
+        if self.unfreeze:
+            groups = [dict(g, begin=int(round(g['begin'] * finetune_iters))) for g in self.unfreeze]
+            out['custom_hooks'] = [*custom_hooks, dict(type='ProgressiveUnfreezeHook', groups=groups)]
+        return out
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged in, nested dicts key by key (as config inheritance does)."""
+    out = dict(base)
+    for key, value in extra.items():
+        nested = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if nested else value
+    return out
+
+
+_HEADS = ['bbox_head', 'seg_head']
+#: Strategies of the tiny BEVFusion, defaults from the survey (../shared/papers/000_*.txt Sec. 7.1)
+#: and ../shared/METHOD_FACTS.md. probe: SLidR's linear probe trains the final layer only (here the
+#: task heads). lora: rank 4; the survey's rank 16-32 is for 768-wide ViTs (about 2% of a
+#: projection's rank), the tiny encoders are 8-64 channels wide, where rank 4 adapts 8% of their
+#: parameters and rank 16 26%. progressive: discriminative rates x1 / x0.1 / x0.01 (survey: head
+#: 1e-3, last block 1e-4, middle 1e-5), a group more every third of the iterations. layer_decay:
+#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%).
+BEVFUSION_STRATEGIES = {
+    FULL: FinetuneStrategy(),
+    'probe': FinetuneStrategy(model=dict(finetune_strategy=dict(type='LinearProbe', trainable=_HEADS))),
+    'lora': FinetuneStrategy(
+        model=dict(finetune_strategy=dict(type='LoRAFinetune', rank=4, trainable=_HEADS))
+    ),
+    'progressive': FinetuneStrategy(
+        unfreeze=(
+            dict(name='head', modules=_HEADS, begin=0.0, lr_mult=1.0),
+            dict(name='bev', modules=['fusion_layer', 'pts_backbone', 'pts_neck'], begin=1 / 3, lr_mult=0.1),
+            dict(
+                name='encoders',
+                modules=[
+                    'img_backbone',
+                    'img_neck',
+                    'view_transform',
+                    'pts_voxel_encoder',
+                    'pts_middle_encoder',
+                ],
+                begin=2 / 3,
+                lr_mult=0.01,
+            ),
+        )
+    ),
+    'layer_decay': FinetuneStrategy(
+        optim_wrapper=dict(
+            constructor='LayerDecayOptimWrapperConstructor',
+            paramwise_cfg=dict(
+                layer_decay_rate=0.95,
+                layers=[
+                    _HEADS,
+                    ['pts_neck'],
+                    ['pts_backbone'],
+                    ['fusion_layer'],
+                    ['view_transform', 'pts_middle_encoder', 'pts_voxel_encoder'],
+                    ['img_neck'],
+                    ['img_backbone'],
+                ],
+            ),
+        )
+    ),
+}
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """The configs of one downstream model in a preset.
 
@@ -51,11 +151,13 @@ class ModelEntry:
         pretrain_configs: Pre-training config per method name (``scratch`` has none).
         init_option: ``--cfg-options`` template that initialises the detector from a
             pre-training checkpoint; ``{ckpt}`` is replaced by the checkpoint path.
+        strategies: Fine-tuning strategies by name (``--strategies``); ``full`` is the default.
     """
 
     finetune_config: str
     pretrain_configs: dict[str, str]
     init_option: str = 'model.init_from.checkpoint={ckpt}'
+    strategies: dict[str, FinetuneStrategy] = field(default_factory=lambda: {FULL: FinetuneStrategy()})
 
 
 @dataclass(frozen=True)
@@ -118,6 +220,7 @@ _TINY_MODELS = {
     'bevfusion': ModelEntry(
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
         pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
+        strategies=BEVFUSION_STRATEGIES,
     ),
     # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (not measured yet)
     'centerpoint': ModelEntry(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from mmssl.utils.atomic_io import atomic_write_bytes
 
-from .presets import SCRATCH, BenchmarkPreset
-from .stats import aggregate, paired_differences
+from .presets import FULL, SCRATCH, BenchmarkPreset
+from .stats import aggregate, full_runs, paired_differences, paired_vs_full
 
 __all__ = ['aggregate', 'environment_record', 'markdown_table', 'paired_differences', 'plot', 'write_reports']
 
-VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'mmssl')
+VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'peft', 'mmssl')
 
 
 def environment_record(repo_root: Path) -> dict:
@@ -104,6 +104,52 @@ def markdown_table(
         'mean +- sample standard deviation over seeds. Gains: mean +- std of the paired differences to',
         'scratch (same scene subset and seed) and the 95% Student-t interval of their mean',
         '(mean +- t(0.975, n-1) * std / sqrt(n)).',
+    ]
+    return '\n'.join(lines) + '\n'
+
+
+def _ci(d: dict) -> str:
+    text = f'{d["mean"]:+.2f}'
+    if d['std'] is not None:
+        text += f' +- {d["std"]:.2f} [{d["ci_low"]:+.2f}, {d["ci_high"]:+.2f}]'
+    return text
+
+
+def strategy_table(records: list[dict]) -> str:
+    """Markdown: every fine-tuning strategy per method and fraction, paired gain vs ``full``.
+
+    Empty when every run is a ``full`` run (the report is then the one of the method comparison).
+    """
+    table = aggregate(records, by_strategy=True)
+    if {st for _, st, _ in table} <= {FULL}:
+        return ''
+    paired = paired_vs_full(records)
+    order = {FULL: 0}
+    lines = [
+        '## Fine-tuning strategies (same splits and seeds; gains paired vs full fine-tuning)',
+        '',
+        '| method | strategy | labels | seeds | NDS | mAP | NDS vs full [95% CI] | mAP vs full [95% CI] '
+        '| trainable | it/s | peak MB |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for method, strategy, fraction in sorted(
+        table, key=lambda k: (k[0] != SCRATCH, k[0], k[2], order.get(k[1], 1), k[1])
+    ):
+        row = table[(method, strategy, fraction)]
+        diff = paired.get((method, strategy, fraction))
+        gains = [_ci(diff[m]) for m in ('NDS', 'mAP')] if diff else ['-', '-']
+        share = '-' if row['trainable_share'] is None else f'{100 * row["trainable_share"]:.1f}%'
+        lines.append(
+            f'| {method} | {strategy} | {fraction:g} | {row["n"]} | '
+            f'{row["NDS"]:.2f} +- {row["NDS_std"]:.2f} | {row["mAP"]:.2f} +- {row["mAP_std"]:.2f} | '
+            f'{gains[0]} | {gains[1]} | {share} | '
+            f'{_fmt(row["iters_per_sec"], 3)} | {_fmt(row["peak_mem_mb"], 0)} |'
+        )
+    lines += [
+        '',
+        'Gains: mean +- std of the paired differences to full fine-tuning of the same method (same',
+        'scene subset and seed) and their 95% Student-t interval. trainable: share of the parameters',
+        'that train (TrainableParamsHook, at the start of the run); it/s and peak memory: ComputeStatsHook.',
     ]
     return '\n'.join(lines) + '\n'
 
@@ -243,10 +289,15 @@ def write_reports(
     finetune_iters: int | None = None,
 ) -> None:
     """Write results.json (every run, summary, paired differences, pre-training weight change,
-    probes, environment), results.md and label_efficiency.png."""
+    probes, environment), results.md and label_efficiency.png.
+
+    The method comparison (summary, gains vs scratch, plot) uses the ``full`` runs; with other
+    strategies results.json also holds ``summary_by_strategy`` and ``paired_vs_full`` and
+    results.md the strategy table (:func:`strategy_table`)."""
     pretraining, probes = pretraining or {}, probes or {}
-    table = aggregate(records)
-    paired = paired_differences(records)
+    full = full_runs(records)
+    table = aggregate(full)
+    paired = paired_differences(full)
     payload = dict(
         preset=preset.name,
         model=model,
@@ -260,9 +311,18 @@ def write_reports(
         pretraining=pretraining,
         probes={m: _probe_json(p) for m, p in probes.items()},
     )
+    by_strategy = aggregate(records, by_strategy=True)
+    if {st for _, st, _ in by_strategy} - {FULL}:
+        payload['summary_by_strategy'] = [
+            dict(method=m, strategy=st, fraction=f, **row) for (m, st, f), row in sorted(by_strategy.items())
+        ]
+        payload['paired_vs_full'] = [
+            dict(method=m, strategy=st, fraction=f, **row)
+            for (m, st, f), row in sorted(paired_vs_full(records).items())
+        ]
     atomic_write_bytes(json.dumps(payload, indent=2, default=str).encode(), out / 'results.json')
     text = markdown_table(table, preset, model, paired, finetune_iters)
-    for extra in (weight_change_table(pretraining), probe_table(probes)):
+    for extra in (strategy_table(records), weight_change_table(pretraining), probe_table(probes)):
         if extra:
             text += '\n' + extra
     atomic_write_bytes(text.encode(), out / 'results.md')

@@ -13,6 +13,10 @@ For a method ``m`` and a fraction ``f`` with seeds ``s = 1..n`` the paired diffe
 Pairing removes the variance that both arms share (the same labelled scenes, the same data
 order and head initialisation for one seed), so the interval on ``d̄`` is narrower than the one
 a comparison of the two unpaired means would give.
+
+Fine-tuning strategies (``--strategies``) are compared the same way to full fine-tuning of the
+same method (:func:`paired_vs_full`): pairs share the method, the fraction and the seed. Runs
+without a ``strategy`` key (made before strategies existed) are ``full`` runs.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 import statistics
 from typing import Iterable
 
-from .presets import SCRATCH
+from .presets import FULL, SCRATCH
 
 METRICS = ('NDS', 'mAP')
 
@@ -58,6 +62,67 @@ def _split_id(record: dict):
     split = record.get('split') or {}
     scenes = split.get('scenes')
     return tuple(scenes) if scenes is not None else record.get('split_file')
+
+
+def strategy_of(record: dict) -> str:
+    """The fine-tuning strategy of a run record (``full`` for records without one)."""
+    return record.get('strategy') or FULL
+
+
+def full_runs(records: list[dict]) -> list[dict]:
+    """The runs fine-tuned with the ``full`` strategy (the method comparison's runs)."""
+    return [r for r in records if strategy_of(r) == FULL]
+
+
+def paired_vs_full(records: list[dict], metrics: Iterable[str] = METRICS, confidence: float = 0.95) -> dict:
+    """Per ``(method, strategy, fraction)`` of every other strategy: paired differences to ``full``.
+
+    Args:
+        records: Run records with ``method``, ``strategy``, ``fraction``, ``seed`` and the metrics.
+        metrics: Metric keys to difference.
+        confidence: Coverage of the Student-t interval.
+
+    Returns:
+        ``{(method, strategy, fraction): {metric: dict(seeds, differences, n, mean, std, ci_low,
+        ci_high, half_width)}}``; only seeds that both arms finished are paired.
+
+    Raises:
+        ValueError: two runs of one (method, strategy, fraction, seed), or a pair trained on
+            different scene subsets.
+    """
+    runs: dict[tuple, dict] = {}
+    for r in records:
+        key = (r['method'], strategy_of(r), float(r['fraction']), int(r['seed']))
+        if key in runs:
+            raise ValueError(
+                f'two runs of method {key[0]!r}, strategy {key[1]!r}, fraction {key[2]:g}, seed {key[3]}'
+            )
+        runs[key] = r
+    out: dict = {}
+    for method, strategy, fraction in sorted({(m, st, f) for m, st, f, _ in runs if st != FULL}):
+        seeds = sorted(
+            s
+            for m, st, f, s in runs
+            if (m, st, f) == (method, strategy, fraction) and (m, FULL, f, s) in runs
+        )
+        if not seeds:
+            continue
+        for seed in seeds:
+            a, b = runs[(method, strategy, fraction, seed)], runs[(method, FULL, fraction, seed)]
+            if _split_id(a) != _split_id(b):
+                raise ValueError(
+                    f'{method} {strategy} and {FULL} at fraction {fraction:g}, seed {seed} were trained on '
+                    'different scene subsets'
+                )
+        row = {}
+        for metric in metrics:
+            diffs = [
+                runs[(method, strategy, fraction, s)][metric] - runs[(method, FULL, fraction, s)][metric]
+                for s in seeds
+            ]
+            row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
+        out[(method, strategy, fraction)] = row
+    return out
 
 
 def paired_differences(
@@ -107,11 +172,20 @@ def paired_differences(
     return out
 
 
-def aggregate(records: list[dict], metrics: Iterable[str] = METRICS) -> dict:
-    """Mean and sample std (0 for one seed) over seeds, per ``(method, fraction)``."""
-    groups: dict[tuple[str, float], list[dict]] = {}
+def aggregate(records: list[dict], metrics: Iterable[str] = METRICS, by_strategy: bool = False) -> dict:
+    """Mean and sample std (0 for one seed) over seeds, per ``(method, fraction)``.
+
+    With ``by_strategy`` the key is ``(method, strategy, fraction)`` and the rows also hold the
+    mean ``trainable_share``, ``iters_per_sec`` and ``peak_mem_mb`` of the runs that recorded them.
+    """
+    groups: dict[tuple, list[dict]] = {}
     for r in records:
-        groups.setdefault((r['method'], float(r['fraction'])), []).append(r)
+        key = (
+            (r['method'], strategy_of(r), float(r['fraction']))
+            if by_strategy
+            else (r['method'], float(r['fraction']))
+        )
+        groups.setdefault(key, []).append(r)
     table = {}
     for key, group in groups.items():
         row = dict(n=len(group))
@@ -119,5 +193,9 @@ def aggregate(records: list[dict], metrics: Iterable[str] = METRICS) -> dict:
             values = [r[metric] for r in group]
             row[metric] = statistics.fmean(values)
             row[f'{metric}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
+        if by_strategy:
+            for extra in ('trainable_share', 'iters_per_sec', 'peak_mem_mb'):
+                values = [r[extra] for r in group if r.get(extra) is not None]
+                row[extra] = statistics.fmean(values) if values else None
         table[key] = row
     return table

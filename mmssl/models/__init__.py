@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     algorithms,
     backbones,
     data_preprocessors,
+    finetune,
     heads,
     losses,
     maskers,

@@ -87,6 +87,29 @@ class ToyRegressor(BaseModel):
         return [dict(pred=p, target=t) for p, t in zip(pred, targets)]
 
 
+@MODELS.register_module()
+class ToyLayeredRegressor(BaseModel):
+    """A regressor with named layer groups for fine-tuning tests: ``stem`` (linear + batch
+    norm), ``block`` (linear + batch norm), ``head`` (linear); MSE loss.
+
+    Args:
+        dim: Input dimension.
+        hidden: Hidden width.
+    """
+
+    def __init__(self, dim: int = 8, hidden: int = 16) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU())
+        self.block = nn.Sequential(nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, inputs: torch.Tensor, targets: torch.Tensor, mode: str = 'loss'):
+        pred = self.head(self.block(self.stem(inputs)))  # (B, 1)
+        if mode == 'loss':
+            return dict(loss_mse=torch.mean((pred - targets) ** 2))
+        return [dict(pred=p, target=t) for p, t in zip(pred, targets)]
+
+
 @METRICS.register_module()
 class ToyMSEMetric(BaseMetric):
     """Mean squared error of :class:`ToyRegressor` predictions (key ``mse``)."""

@@ -164,7 +164,7 @@ class _Steps:
         time.sleep(0.05)
         return dict(method=method)
 
-    def finetune(self, method, fraction, seed, pretrained):
+    def finetune(self, method, fraction, seed, pretrained, strategy='full'):
         self.events.append(('start', 'finetune', method, seed, pretrained and pretrained['checkpoint']))
         time.sleep(0.05)
         return dict(method=method, fraction=fraction, seed=seed, NDS=1.0, mAP=2.0)

@@ -2,9 +2,11 @@ from .bad_sample_summary_hook import BadSampleSummaryHook
 from .collapse_monitor_hook import CollapseMonitorHook, occupied_cell_embeddings
 from .compute_stats_hook import ComputeStatsHook
 from .divergence_guard_hook import DivergenceError, DivergenceGuardHook
+from .progressive_unfreeze_hook import ProgressiveUnfreezeHook
 from .render_vis_hook import RenderVisHook
 from .rng_state_hook import RNGStateHook
 from .teacher_momentum_hook import TeacherMomentumHook
+from .trainable_params_hook import TrainableParamsHook
 
 __all__ = [
     'BadSampleSummaryHook',
@@ -12,8 +14,10 @@ __all__ = [
     'ComputeStatsHook',
     'DivergenceError',
     'DivergenceGuardHook',
+    'ProgressiveUnfreezeHook',
     'RNGStateHook',
     'RenderVisHook',
     'TeacherMomentumHook',
     'occupied_cell_embeddings',
+    'TrainableParamsHook',
 ]

@@ -1,4 +1,5 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .layer_decay_constructor import LayerDecayOptimWrapperConstructor
 from .trainable_constructor import TrainableOptimWrapperConstructor
 
-__all__ = ['AutocastOptimWrapper', 'TrainableOptimWrapperConstructor']
+__all__ = ['AutocastOptimWrapper', 'LayerDecayOptimWrapperConstructor', 'TrainableOptimWrapperConstructor']

@@ -70,6 +70,17 @@ def read_state_dict(checkpoint: str) -> Dict[str, torch.Tensor]:
     )
 
 
+def _peft_base_key(key: str, dst_state: dict) -> str:
+    """``key``, or its peft form when the layer is LoRA-wrapped (``a.conv.weight`` ->
+    ``a.conv.base_layer.weight``, :mod:`mmssl.models.finetune.lora`); LoRA's own adapter
+    weights are not in a pre-training checkpoint and are not reported missing."""
+    if key in dst_state:
+        return key
+    head, _, leaf = key.rpartition('.')
+    wrapped = f'{head}.base_layer.{leaf}'
+    return wrapped if wrapped in dst_state else key
+
+
 def load_pretrained(
     model: nn.Module,
     checkpoint: str,
@@ -108,7 +119,7 @@ def load_pretrained(
             continue
         dst_prefix = prefix_map[src]
         entry = report.modules[dst_prefix or '<all>']
-        dst_key = dst_prefix + key[len(src) :]
+        dst_key = _peft_base_key(dst_prefix + key[len(src) :], dst_state)
         if dst_key not in dst_state:
             entry['unexpected'].append(dst_key)
         elif dst_state[dst_key].shape != value.shape:
@@ -125,7 +136,9 @@ def load_pretrained(
             | set(entry['unexpected'])
             | {m.split(':')[0] for m in entry['shape-mismatched']}
         )
-        entry['missing'] = [k for k in dst_state if k.startswith(dst_prefix) and k not in seen]
+        entry['missing'] = [
+            k for k in dst_state if k.startswith(dst_prefix) and k not in seen and '.lora_' not in k
+        ]
     table = report.table()
     print(table)  # the table is part of the user-facing output, also in the run's log file
     print_log(table, logger=logger)

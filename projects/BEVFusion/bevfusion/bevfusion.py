@@ -23,12 +23,13 @@ from mmdet3d.structures import Det3DDataSample
 from torch import Tensor
 
 from mmssl.models.backbones import MultiModalEncoderMixin
+from mmssl.models.finetune import FinetuneStrategyMixin
 from mmssl.models.utils import apply_init_from, init_unreached_modules
 from mmssl.registry import MODELS
 
 
 @MODELS.register_module()
-class BEVFusion(MultiModalEncoderMixin, Base3DDetector):
+class BEVFusion(FinetuneStrategyMixin, MultiModalEncoderMixin, Base3DDetector):
     """Camera + LiDAR BEV detector.
 
     Args:
@@ -48,6 +49,9 @@ class BEVFusion(MultiModalEncoderMixin, Base3DDetector):
             ``dict(checkpoint=path | None, prefix_map={src_prefix: dst_prefix}, strict=False)``
             (:func:`mmssl.models.utils.apply_init_from`), applied at the end of
             ``init_weights``.
+        finetune_strategy: Which parameters train, e.g. ``dict(type='LinearProbe')`` or
+            ``dict(type='LoRAFinetune', rank=16)`` (:mod:`mmssl.models.finetune`; default
+            ``FullFinetune``: all of them).
         train_cfg, test_cfg, init_cfg: As in MMDet3D.
     """
 
@@ -66,6 +70,7 @@ class BEVFusion(MultiModalEncoderMixin, Base3DDetector):
         seg_head: dict | None = None,
         img_feature_level: int = 0,
         init_from: dict | None = None,
+        finetune_strategy: dict | None = None,
         train_cfg: dict | None = None,
         test_cfg: dict | None = None,
         init_cfg: dict | None = None,
@@ -94,13 +99,16 @@ class BEVFusion(MultiModalEncoderMixin, Base3DDetector):
             raise ValueError('BEVFusion needs a bbox_head, a seg_head or both')
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.init_finetune_strategy(finetune_strategy)
 
     def init_weights(self) -> None:
         """MMEngine init, then the modules it skips (e.g. ``CenterHead``'s task heads, see
-        :func:`mmssl.models.utils.init_unreached_modules`), then ``init_from``."""
+        :func:`mmssl.models.utils.init_unreached_modules`), then ``init_from``, then the
+        fine-tuning strategy's re-initialisation (LoRA's zero-init adapters)."""
         super().init_weights()
         init_unreached_modules(self)
         self.init_report = apply_init_from(self, self.init_from)
+        self.finetune_after_init_weights()
 
     # ------------------------------------------------------------------ features
     def extract_feat(
