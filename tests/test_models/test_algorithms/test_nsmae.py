@@ -101,7 +101,8 @@ def test_masked_lidar_voxels_absent_from_encoder_input(batch):
     model.pts_voxel_encoder.register_forward_pre_hook(lambda m, a: seen.update(coors=a[2]))
     data = model.data_preprocessor(copy.deepcopy(batch), training=True)
     all_voxels = data['inputs']['voxels']['coors'][:, 1:]
-    masked, masked_pts, _ = model.mask_inputs(data['inputs'], data['data_samples'])
+    out = model.mask_inputs(data['inputs'], data['data_samples'])
+    masked, masked_pts = out.inputs, out.masked_points
     model.extract_feat(masked, data['data_samples'])
     enc = seen['coors'][:, 1:]
     vs, pcr = model.lidar_masker.voxel_size, model.lidar_masker.point_cloud_range
@@ -124,7 +125,8 @@ def test_pipeline_masks_are_used_and_double_masking_fails(batch):
     mask[:, ::2] = True
     pts = data['inputs']['points'][0]
     data['data_samples'][0].ssl_targets = BaseDataElement(img_patch_mask=mask, masked_points=pts[:100])
-    masked, masked_pts, lidar_masked = model.mask_inputs(data['inputs'], data['data_samples'])
+    out = model.mask_inputs(data['inputs'], data['data_samples'])
+    masked, masked_pts, lidar_masked = out.inputs, out.masked_points, out.lidar_masked
     assert lidar_masked
     assert torch.equal(masked['img_patch_mask'][0], mask)
     assert torch.equal(masked_pts[0], pts[:100])
