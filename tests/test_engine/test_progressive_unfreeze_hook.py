@@ -45,6 +45,9 @@ class _RecordFinetuneState(Hook):
 def _cfg(work_dir, max_iters=6, schedule=None):
     cfg = Config.fromfile(TOY)
     cfg.work_dir = str(work_dir)
+    # MMEngine names the run's logger after the experiment (config name + timestamp to the second);
+    # two runners of one second would share a logger and write into the first one's log file
+    cfg.experiment_name = f'progressive_unfreeze_{Path(work_dir).name}'
     cfg.model = dict(type='ToyLayeredRegressor', dim=8, hidden=16)
     cfg.optim_wrapper = dict(
         type='OptimWrapper',
