@@ -8,24 +8,14 @@
 # 3 x (3 x 3 conv-BN-ReLU) predictor, alpha 0.25 / 0.75, gamma = 1 / sqrt(D), lambda_jepa =
 # lambda_reg = 1 (KITTI; Waymo: loss_reg.loss_weight=10), beta_1 = beta_2 = 1, EMA 0.996 -> 1
 # (TeacherMomentumHook in the runnable config).
+_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
-adljepa_pcr = [-54.0, -54.0, -5.0, 54.0, 54.0, 3.0]
-adljepa_voxel_size = [0.075, 0.075, 0.2]
+adljepa_pcr = {{_base_.lidar_pcr}}
+adljepa_voxel_size = {{_base_.lidar_voxel_size}}
 adljepa_bev_cell_size = [0.6, 0.6]  # voxel size x the BEV stride 8
 adljepa_embed_dims = 256  # D = 128 channels x 2 z levels
 model = dict(
     type='ADLJEPA',
-    data_preprocessor=dict(
-        type='TorchVoxelDataPreprocessor', voxel=True, voxel_type='hard',
-        voxel_layer=dict(max_num_points=10, voxel_size=adljepa_voxel_size, max_voxels=(90000, 120000),
-                         point_cloud_range=[-54, -54, -5.0, 54, 54, 3.0])),
-    pts_voxel_encoder=dict(type='mmdet3d.HardSimpleVFE', num_features=5),
-    pts_middle_encoder=dict(
-        type='mmdet3d.SparseEncoder', in_channels=5, sparse_shape=[41, 1440, 1440], output_channels=128,
-        order=('conv', 'norm', 'act'),
-        encoder_channels=((16, 16, 32), (32, 32, 64), (64, 64, 128), (128, 128)),
-        encoder_paddings=((0, 0, 1), (0, 0, 1), (0, 0, [0, 1, 1]), (0, 0)),
-        block_type='basicblock'),
     embed_dims=adljepa_embed_dims,
     # per sample, exact counts; the official code: nonempty_scope='batch', empty_sampling='bernoulli'
     lidar_masker=dict(type='BEVGuidedMasker', point_cloud_range=adljepa_pcr,
