@@ -8,7 +8,7 @@
 # 3 x (3 x 3 conv-BN-ReLU) predictor, alpha 0.25 / 0.75, gamma = 1 / sqrt(D), lambda_jepa =
 # lambda_reg = 1 (KITTI; Waymo: loss_reg.loss_weight=10), beta_1 = beta_2 = 1, EMA 0.996 -> 1
 # (TeacherMomentumHook in the runnable config).
-_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus.py']
+_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus_model.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
 adljepa_pcr = {{_base_.lidar_pcr}}
 adljepa_voxel_size = {{_base_.lidar_voxel_size}}

@@ -6,7 +6,7 @@
 # zero-initialised point token; one 3 x 3 conv-BN-ReLU decoder predicting 20 points and a density
 # per cell; Chamfer (up to 20 target points per pillar; official 30: max_target_points=30) +
 # Smooth-L1 density.
-_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus.py']
+_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus_model.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
 bevmae_pcr = {{_base_.lidar_pcr}}
 bevmae_voxel_size = {{_base_.lidar_voxel_size}}

@@ -5,7 +5,7 @@
 # voxels dropped; 3D transposed-conv decoder to the input grid (128 x 2 x 180 x 180 -> 40 x 1440 x
 # 1440); BCE over the dense grid. The official code's effective masking (METHOD_FACTS 5):
 # lidar_masker.range_distance='corner_index', range_ratios=(0.5, 0.3, 0.3).
-_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus.py']
+_base_ = ['../../_base_/models/centerpoint_lidar_encoders_nus_model.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)
 occmae_pcr = {{_base_.lidar_pcr}}
 occmae_voxel_size = {{_base_.lidar_voxel_size}}
