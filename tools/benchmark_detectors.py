@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from mmssl.benchmarks.label_efficiency import summarise_nuscenes_metrics
+from mmssl.benchmarks.label_efficiency import run_logged, summarise_nuscenes_metrics
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,34 +49,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--skip-train', action='store_true', help='only evaluate the checkpoints in OUT')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='more key=value config overrides')
     return parser.parse_args(argv)
-
-
-def _env(threads: int | None) -> dict:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
-    if threads is not None:
-        env['OMP_NUM_THREADS'] = str(threads)
-    return env
-
-
-def run_logged(cmd: list[str], log_file: Path, threads: int | None) -> None:
-    """Run ``python cmd`` from the repo root with its output appended to ``log_file``.
-
-    Raises:
-        RuntimeError: The command failed; the message holds the end of its log.
-    """
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, 'a') as log:
-        log.write(f'\n$ python {" ".join(cmd)}\n')
-        log.flush()
-        proc = subprocess.run(
-            [sys.executable, *cmd], cwd=REPO_ROOT, env=_env(threads), stdout=log, stderr=log
-        )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f'`python {" ".join(cmd)}` failed ({proc.returncode}); log {log_file}:\n'
-            f'{log_file.read_text()[-3000:]}'
-        )
 
 
 def data_options(data_root: Path) -> list[str]:
