@@ -3,10 +3,12 @@
 from .bev_predictor import BEVEmbeddingPredictor
 from .mae_decoders import BEVPointDecoder, OccupancyDecoder3D
 from .render_field import ConditionalRenderField, encode_direction
+from .separate_head import CenterSeparateHead
 
 __all__ = [
     'BEVEmbeddingPredictor',
     'BEVPointDecoder',
+    'CenterSeparateHead',
     'ConditionalRenderField',
     'OccupancyDecoder3D',
     'encode_direction',
