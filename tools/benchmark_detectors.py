@@ -24,7 +24,7 @@ import resource
 import time
 from pathlib import Path
 
-from mmssl.benchmarks.label_efficiency import run_logged, summarise_nuscenes_metrics
+from mmssl.benchmarks.steps import run_logged, summarise_nuscenes_metrics
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def summarise_metrics(metrics: dict) -> dict:
     """mAP, NDS, TP errors (in % / as the devkit's errors) and per-class AP from NuScenesMetric.
 
     Per-class AP is the mean over the four distance thresholds, as the devkit's mAP
-    (:func:`mmssl.benchmarks.label_efficiency.summarise_nuscenes_metrics`).
+    (:func:`mmssl.benchmarks.steps.summarise_nuscenes_metrics`).
 
     Raises:
         KeyError: The metrics hold no nuScenes NDS/mAP.

@@ -46,65 +46,28 @@ import json
 import math
 import os
 import pickle
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from mmssl.utils.atomic_io import atomic_write_bytes
-
 from .presets import FULL, SCRATCH, BenchmarkPreset
 from .report import environment_record, write_reports
 from .schedule import iteration_overrides, native_iterations, write_run_config
+from .steps import (
+    REPO_ROOT,
+    compute_record,
+    frac_tag,
+    last_checkpoint,
+    log,
+    run_logged,
+    summarise_nuscenes_metrics,
+    trainable_total,
+    write_json,
+)
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _log(msg: str) -> None:
-    print(f'[label-efficiency {time.strftime("%H:%M:%S")}] {msg}', flush=True)
-
-
-def run_logged(cmd: list[str], log_file: Path, threads: int | None = None) -> None:
-    """Run ``python cmd`` from the repo root, logging everything to ``log_file``.
-
-    Args:
-        cmd: Script and its arguments.
-        log_file: Appended with the command line and its stdout/stderr.
-        threads: ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` of the subprocess (None: inherited).
-    """
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
-    if threads is not None:
-        env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
-    with open(log_file, 'a') as log:
-        log.write(f'\n$ python {" ".join(cmd)}\n')
-        log.flush()
-        proc = subprocess.run([sys.executable, *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-    if proc.returncode != 0:
-        tail = log_file.read_text()[-3000:]
-        raise RuntimeError(f'`python {" ".join(cmd)}` failed ({proc.returncode}); log {log_file}:\n{tail}')
-
-
-def _write_json(path: Path, obj) -> None:
-    atomic_write_bytes(json.dumps(obj, indent=2, default=str).encode(), path)
-
-
-def _last_checkpoint(work_dir: Path) -> str | None:
-    marker = work_dir / 'last_checkpoint'
-    return marker.read_text().strip() if marker.exists() else None
-
-
-def _compute(work_dir: Path) -> dict:
-    f = work_dir / 'compute.json'
-    return json.loads(f.read_text()) if f.exists() else {}
-
-
-def frac_tag(fraction: float) -> str:
-    return f'{fraction:g}'
+__all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
 
 
 class LabelEfficiencyBenchmark:
@@ -261,7 +224,7 @@ class LabelEfficiencyBenchmark:
             return
         if self.preset.data != 'synthetic':
             raise FileNotFoundError(f'{self.data_root / self.preset.train_info} does not exist')
-        _log(f'generating the synthetic world in {self.data_root}')
+        log(f'generating the synthetic world in {self.data_root}')
         args = ['tools/create_synthetic_nuscenes.py', '--out', str(self.data_root)]
         for key, value in self.preset.world.items():
             args += [f'--{key.replace("_", "-")}', str(value)]
@@ -313,24 +276,24 @@ class LabelEfficiencyBenchmark:
         work_dir = self.out / 'pretrain' / f'{self.model}_{method}'
         done = work_dir / 'done.json'
         if done.exists():
-            _log(f'pre-training {method}: done before, skipped')
+            log(f'pre-training {method}: done before, skipped')
             return json.loads(done.read_text())
         config = self.entry.pretrain_configs[method]
         run_config = self._run_config(
             f'pretrain_{self.model}_{method}', config, self.pretrain_overrides(method)
         )
         args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
-        if _last_checkpoint(work_dir):
+        if last_checkpoint(work_dir):
             args.append('--resume')
         args += [
             '--cfg-options',
             *self._data_options(str(self.data_root / self.preset.train_info), evaluation=False),
             'randomness.seed=0',
         ]
-        _log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
+        log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
         t0 = time.time()
         run_logged(args, work_dir / 'benchmark.log', self.threads)
-        checkpoint = _last_checkpoint(work_dir)
+        checkpoint = last_checkpoint(work_dir)
         start = work_dir / START_WEIGHTS
         change = (
             checkpoint_weight_change(start, checkpoint, self.encoder_prefixes()) if start.exists() else None
@@ -345,15 +308,15 @@ class LabelEfficiencyBenchmark:
             else None,
             checkpoint=checkpoint,
             wall_s=round(time.time() - t0, 1),
-            compute=_compute(work_dir),
+            compute=compute_record(work_dir),
             weight_change=change,
         )
         if change:
-            _log(
+            log(
                 'relative weight change ||w - w0|| / ||w0||: '
                 + ', '.join(f'{k.rstrip(".")} {v["relative_change"]:.3f}' for k, v in change.items())
             )
-        _write_json(done, record)
+        write_json(done, record)
         return record
 
     def probe(self, method: str, pretrained: dict | None) -> dict:
@@ -361,7 +324,7 @@ class LabelEfficiencyBenchmark:
         out = self.out / 'probe' / f'{self.model}_{method}'
         result = out / 'probe.json'
         if result.exists():
-            _log(f'probe {method}: done before, skipped')
+            log(f'probe {method}: done before, skipped')
             return json.loads(result.read_text())
         args = [
             'tools/probe_features.py',
@@ -377,7 +340,7 @@ class LabelEfficiencyBenchmark:
         ]
         if pretrained is not None:
             args += ['--checkpoint', pretrained['checkpoint']]
-        _log(f'probing {method} features (labelled split {self.preset.probe_fraction:g})')
+        log(f'probing {method} features (labelled split {self.preset.probe_fraction:g})')
         run_logged(args, out / 'probe.log', self.threads)
         return json.loads(result.read_text())
 
@@ -390,7 +353,7 @@ class LabelEfficiencyBenchmark:
         work_dir = result_file.parent
         name = method if strategy == FULL else f'{method} ({strategy})'
         if result_file.exists():
-            _log(f'{name} fraction {fraction:g} seed {seed}: done before, skipped')
+            log(f'{name} fraction {fraction:g} seed {seed}: done before, skipped')
             return {'strategy': FULL, **json.loads(result_file.read_text())}
         split = self.split_file(fraction)
         config = self.entry.finetune_config
@@ -402,17 +365,15 @@ class LabelEfficiencyBenchmark:
             )
         t0 = time.time()
         train_args = ['tools/train.py', run_config, '--work-dir', str(work_dir)]
-        if _last_checkpoint(work_dir):
+        if last_checkpoint(work_dir):
             train_args.append('--resume')
         # training reads the split only: the run config has no validation (finetune_overrides)
         options = [*self._data_options(str(split), evaluation=False), f'randomness.seed={seed}']
         if pretrained is not None:
             options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
-        _log(
-            f'fine-tuning {name} fraction {fraction:g} seed {seed} ({self.finetune_iterations()} iterations)'
-        )
+        log(f'fine-tuning {name} fraction {fraction:g} seed {seed} ({self.finetune_iterations()} iterations)')
         run_logged([*train_args, '--cfg-options', *options], work_dir / 'benchmark.log', self.threads)
-        ckpt = _last_checkpoint(work_dir)
+        ckpt = last_checkpoint(work_dir)
         metrics_file = work_dir / 'test' / 'metrics.json'
         run_logged(
             [
@@ -433,8 +394,8 @@ class LabelEfficiencyBenchmark:
         split_report = (
             json.loads(split.with_suffix('.json').read_text()) if split.with_suffix('.json').exists() else {}
         )
-        compute = _compute(work_dir)
-        trainable = _trainable_total(work_dir)
+        compute = compute_record(work_dir)
+        trainable = trainable_total(work_dir)
         record = dict(
             model=self.model,
             method=method,
@@ -459,7 +420,7 @@ class LabelEfficiencyBenchmark:
             split=split_report,
             work_dir=str(work_dir),
         )
-        _write_json(result_file, record)
+        write_json(result_file, record)
         return record
 
     # -- whole benchmark -------------------------------------------------------------------------
@@ -497,7 +458,7 @@ class LabelEfficiencyBenchmark:
                     'use another --out or remove that folder'
                 )
             return
-        _write_json(path, current)
+        write_json(path, current)
 
     def run(self) -> list[dict]:
         """Run everything not yet done (``jobs`` steps at once), then write the reports."""
@@ -517,7 +478,7 @@ class LabelEfficiencyBenchmark:
         fresh: list[float] = []
         by_cell: dict[tuple, Future] = {}
         threads = self.threads or 'as set'
-        _log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {threads})')
+        log(f'{len(cells)} fine-tunes, {self.jobs} at a time (threads per step: {threads})')
 
         def finetune_task(method: str, strategy: str, fraction: float, seed: int, pre: Future | None) -> dict:
             pretrained = None if pre is None else pre.result()
@@ -529,7 +490,7 @@ class LabelEfficiencyBenchmark:
                     fresh.append(time.time() - t_run)
                     left = len(cells) - sum(f.done() for f in list(by_cell.values())) - 1
                     label = method if strategy == FULL else f'{method} ({strategy})'
-                    _log(
+                    log(
                         f'{label} fraction {fraction:g} seed {seed} finished: NDS {record["NDS"]:.2f} '
                         f'mAP {record["mAP"]:.2f}; {(time.time() - t0) / 60:.1f} min so far, about '
                         f'{left * sum(fresh) / len(fresh) / self.jobs / 60:.0f} min of fine-tuning left'
@@ -566,7 +527,7 @@ class LabelEfficiencyBenchmark:
             probes=probe_results,
             finetune_iters=self.finetune_iterations(),
         )
-        _log(f'done in {(time.time() - t0) / 60:.1f} min; reports in {self.out}')
+        log(f'done in {(time.time() - t0) / 60:.1f} min; reports in {self.out}')
         return records
 
     def _result_file(self, method: str, fraction: float, seed: int, strategy: str = FULL) -> Path:
@@ -574,29 +535,3 @@ class LabelEfficiencyBenchmark:
         if strategy != FULL:
             runs = runs / strategy
         return runs / f'frac{frac_tag(fraction)}_seed{seed}' / 'result.json'
-
-
-def _trainable_total(work_dir: Path) -> dict:
-    """The ``total`` row of a run's ``trainable_params.json`` (TrainableParamsHook), or {}."""
-    f = work_dir / 'trainable_params.json'
-    if not f.exists():
-        return {}
-    return next((r for r in json.loads(f.read_text())['modules'] if r['module'] == 'total'), {})
-
-
-def summarise_nuscenes_metrics(metrics: dict) -> dict:
-    """NDS, mAP (in %) and per-class AP (mean over distance thresholds) from NuScenesMetric output."""
-    nds = next((v for k, v in metrics.items() if k.endswith('/NDS')), None)
-    mean_ap = next((v for k, v in metrics.items() if k.endswith('/mAP')), None)
-    if nds is None or mean_ap is None:
-        raise KeyError(f'no NuScenesMetric NDS/mAP in the metrics: {sorted(metrics)}')
-    per_class: dict[str, list[float]] = {}
-    for key, value in metrics.items():
-        name = key.rsplit('/', 1)[-1]
-        if '_AP_dist_' in name:
-            per_class.setdefault(name.split('_AP_dist_')[0], []).append(float(value))
-    return dict(
-        NDS=100 * float(nds),
-        mAP=100 * float(mean_ap),
-        per_class_AP={c: 100 * sum(v) / len(v) for c, v in sorted(per_class.items())},
-    )

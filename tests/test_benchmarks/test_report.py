@@ -5,8 +5,8 @@ import json
 import pytest
 
 from mmssl.benchmarks import PRESETS
-from mmssl.benchmarks.label_efficiency import summarise_nuscenes_metrics
 from mmssl.benchmarks.report import aggregate, markdown_table, paired_differences, write_reports
+from mmssl.benchmarks.steps import summarise_nuscenes_metrics
 
 
 def _records():

@@ -1,0 +1,90 @@
+"""One step of a benchmark: its subprocess, its log and the files it leaves in its work dir.
+
+Shared by the label-efficiency harness (:mod:`.label_efficiency`) and
+``tools/benchmark_detectors.py``: every step runs a project tool (``tools/train.py``,
+``tools/test.py``, ...) as ``python <tool>`` from the repository root with the repository on
+``PYTHONPATH``, appends its output to a log file and fails with the log's tail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mmssl.utils.atomic_io import atomic_write_bytes
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def log(msg: str) -> None:
+    print(f'[label-efficiency {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def run_logged(cmd: list[str], log_file: Path, threads: int | None = None) -> None:
+    """Run ``python cmd`` from the repo root, logging everything to ``log_file``.
+
+    Args:
+        cmd: Script and its arguments.
+        log_file: Appended with the command line and its stdout/stderr.
+        threads: ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` of the subprocess (None: inherited).
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    if threads is not None:
+        env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
+    with open(log_file, 'a') as log:
+        log.write(f'\n$ python {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.run([sys.executable, *cmd], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    if proc.returncode != 0:
+        tail = log_file.read_text()[-3000:]
+        raise RuntimeError(f'`python {" ".join(cmd)}` failed ({proc.returncode}); log {log_file}:\n{tail}')
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write_bytes(json.dumps(obj, indent=2, default=str).encode(), path)
+
+
+def last_checkpoint(work_dir: Path) -> str | None:
+    marker = work_dir / 'last_checkpoint'
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def compute_record(work_dir: Path) -> dict:
+    f = work_dir / 'compute.json'
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def frac_tag(fraction: float) -> str:
+    return f'{fraction:g}'
+
+
+def trainable_total(work_dir: Path) -> dict:
+    """The ``total`` row of a run's ``trainable_params.json`` (TrainableParamsHook), or {}."""
+    f = work_dir / 'trainable_params.json'
+    if not f.exists():
+        return {}
+    return next((r for r in json.loads(f.read_text())['modules'] if r['module'] == 'total'), {})
+
+
+def summarise_nuscenes_metrics(metrics: dict) -> dict:
+    """NDS, mAP (in %) and per-class AP (mean over distance thresholds) from NuScenesMetric output."""
+    nds = next((v for k, v in metrics.items() if k.endswith('/NDS')), None)
+    mean_ap = next((v for k, v in metrics.items() if k.endswith('/mAP')), None)
+    if nds is None or mean_ap is None:
+        raise KeyError(f'no NuScenesMetric NDS/mAP in the metrics: {sorted(metrics)}')
+    per_class: dict[str, list[float]] = {}
+    for key, value in metrics.items():
+        name = key.rsplit('/', 1)[-1]
+        if '_AP_dist_' in name:
+            per_class.setdefault(name.split('_AP_dist_')[0], []).append(float(value))
+    return dict(
+        NDS=100 * float(nds),
+        mAP=100 * float(mean_ap),
+        per_class_AP={c: 100 * sum(v) / len(v) for c, v in sorted(per_class.items())},
+    )
