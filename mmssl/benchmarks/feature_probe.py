@@ -260,9 +260,11 @@ def run_probe(
     # Spectrum: the validation embeddings of non-empty cells, all modules together and each alone.
     emb = val['feats'][val['occupied']] if int(val['occupied'].sum()) >= 2 else val['feats']
     spectra = {'all': embedding_spectrum(emb)}
+    standardized = {'all': embedding_spectrum(emb, standardize=True)}
     if len(modules) > 1:
         for name, (a, b) in val['slices'].items():
             spectra[name] = embedding_spectrum(emb[:, a:b])
+            standardized[name] = embedding_spectrum(emb[:, a:b], standardize=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_spectra(
         spectra, out_dir / 'spectrum.png', title=f'{Path(cfg.filename).name}: {checkpoint or "random init"}'
@@ -286,6 +288,12 @@ def run_probe(
                 dim=s['dim'],
                 samples=s['samples'],
                 explained_ratio=s['explained_ratio'],
+                top_channel_variance_share=max(s['channel_variance_share']),
+                standardized=dict(
+                    effective_rank=standardized[k]['effective_rank'],
+                    auc=standardized[k]['auc'],
+                    dim=standardized[k]['dim'],
+                ),
             )
             for k, s in spectra.items()
         },
@@ -315,7 +323,10 @@ def summary_lines(result: dict) -> list[str]:
     for name, s in result['spectrum'].items():
         lines.append(
             f'  {name}: effective rank {s["effective_rank"]:.2f} of {s["dim"]}, '
-            f'explained-variance AUC {s["auc"]:.4f}'
+            f'explained-variance AUC {s["auc"]:.4f}; largest channel '
+            f'{100 * s["top_channel_variance_share"]:.1f}% of the variance; channels scaled to unit '
+            f'variance: effective rank '
+            f'{s["standardized"]["effective_rank"]:.2f} of {s["standardized"]["dim"]}'
         )
     lines.append(f'({result["wall_s"]:.0f} s)')
     return lines

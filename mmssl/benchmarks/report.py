@@ -181,17 +181,20 @@ def probe_table(probes: dict) -> str:
     lines = [
         '## Feature probe (frozen encoders, linear BEV class probe; embedding spectrum)',
         '',
-        '| method | features | occupancy IoU | mIoU | balanced acc. | effective rank | explained-var. AUC |',
-        '|---|---|---|---|---|---|---|',
+        '| method | features | occupancy IoU | mIoU | balanced acc. | effective rank | explained-var. AUC '
+        '| effective rank, channels at unit variance |',
+        '|---|---|---|---|---|---|---|---|',
     ]
     for method in sorted(probes, key=lambda m: (m != SCRATCH, m)):
         r = probes[method]
         p, s = r['probe'], r['spectrum']['all']
         channels = sum(r['feature_channels'].values())
+        unit = s.get('standardized')  # probes written before the standardised spectrum lack it
+        unit_rank = f'{unit["effective_rank"]:.2f} / {unit["dim"]}' if unit else '-'
         lines.append(
             f'| {method} | {"+".join(r["modules"])} ({channels} ch) | {_fmt(p["occupancy_IoU"])} | '
             f'{_fmt(p["mIoU"])} | {_fmt(p["balanced_accuracy"])} | {s["effective_rank"]:.2f} / {s["dim"]} | '
-            f'{s["auc"]:.4f} |'
+            f'{s["auc"]:.4f} | {unit_rank} |'
         )
     first = next(iter(probes.values()))
     lines += [

@@ -141,6 +141,27 @@ def test_embedding_spectrum_of_samples_and_plot(tmp_path):
     assert (tmp_path / 's.png').read_bytes()[:4] == b'\x89PNG'
 
 
+def test_standardized_spectrum_separates_scale_from_collapse():
+    g = torch.Generator().manual_seed(0)
+    n = 20000
+    # independent channels, one 30x larger: the covariance spectrum looks collapsed, the
+    # correlation spectrum does not
+    scaled = torch.randn(n, 4, generator=g) * torch.tensor([30.0, 1.0, 1.0, 1.0])
+    cov = embedding_spectrum(scaled)
+    assert cov['effective_rank'] < 1.1
+    assert cov['channel_variance_share'] == pytest.approx([900 / 903, 1 / 903, 1 / 903, 1 / 903], rel=0.05)
+    corr = embedding_spectrum(scaled, standardize=True)
+    assert corr['effective_rank'] == pytest.approx(4.0, abs=0.05)
+    # channels that are copies of one signal stay collapsed after scaling; a constant one is dropped
+    z = torch.randn(n, 1, generator=g)
+    copies = torch.cat([z * 3, z, -2 * z, torch.full((n, 1), 7.0)], 1)
+    corr = embedding_spectrum(copies, standardize=True)
+    assert corr['dim'] == 3
+    assert corr['effective_rank'] == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match='no variance'):
+        embedding_spectrum(torch.ones(5, 3), standardize=True)
+
+
 def test_grid_range_follows_the_probed_modules():
     from mmengine.config import Config
 

@@ -45,11 +45,32 @@ def covariance_spectrum(cov: Tensor) -> dict:
     )
 
 
-def embedding_spectrum(feats: Tensor) -> dict:
-    """:func:`covariance_spectrum` of the sample covariance of embeddings ``(N, D)``, ``N >= 2``."""
+def embedding_spectrum(feats: Tensor, standardize: bool = False) -> dict:
+    """:func:`covariance_spectrum` of the sample covariance of embeddings ``(N, D)``, ``N >= 2``.
+
+    Args:
+        feats: ``(N, D)`` embeddings.
+        standardize: scale every channel to unit variance first, i.e. the spectrum of the
+            correlation matrix. A covariance spectrum can look collapsed because one channel has
+            a much larger scale than the others while the rest still vary independently; the
+            correlation spectrum separates that case (scale) from channels that move together
+            (collapse). Channels of zero variance are dropped (``dim`` counts the kept ones).
+
+    Returns:
+        :func:`covariance_spectrum`'s dict plus ``samples`` (``N``) and ``channel_variance_share``
+        (each channel's share of the total variance before any scaling, ``(D,)`` as a list).
+    """
     if feats.dim() != 2 or feats.shape[0] < 2:
         raise ValueError(f'need embeddings (N >= 2, D), got {tuple(feats.shape)}')
     x = feats.double() - feats.double().mean(0)
+    var = (x * x).sum(0) / (x.shape[0] - 1)
+    if float(var.sum()) <= 0:
+        raise ValueError('embeddings have no variance (every channel is constant)')
+    share = (var / var.sum()).tolist()
+    if standardize:
+        keep = var > 0
+        x = x[:, keep] / var[keep].sqrt()
     out = covariance_spectrum(x.T @ x / (x.shape[0] - 1))
     out['samples'] = int(feats.shape[0])
+    out['channel_variance_share'] = share
     return out
