@@ -88,6 +88,8 @@ def test_every_fraction_gets_the_same_finetune_iterations(name, monkeypatch, tmp
         cfg, options = plan['cfg'], plan['options']
         assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == expected, key
         assert 'max_epochs' not in cfg.train_cfg
+        # no epoch transitions (MMEngine's IterBasedTrainLoop sleeps 2 s at each)
+        assert cfg.train_dataloader.sampler == dict(type='InfiniteSampler', shuffle=True), key
         assert not any(o.startswith(('train_cfg', 'param_scheduler')) for o in options), key
         for sched in cfg.param_scheduler:
             assert sched['by_epoch'] is False and sched.get('end', expected) <= expected, key
@@ -147,6 +149,7 @@ def test_pretraining_overrides_move_the_weights_and_save_w0(tmp_path):
     )
     assert cos['eta_min'] == pytest.approx(1e-5)
     assert o['custom_hooks'][-1] == dict(type='StartWeightsHook')
+    assert o['train_dataloader']['sampler']['type'] == 'InfiniteSampler'
     assert 'ComputeStatsHook' in {h['type'] for h in o['custom_hooks']}
     assert 'mmssl.benchmarks.weight_change' in o['custom_imports']['imports']
     assert bench.encoder_prefixes() == [

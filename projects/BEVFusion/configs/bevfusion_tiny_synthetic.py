@@ -27,7 +27,14 @@ param_scheduler = [  # a list replaces the base's list whole
     dict(type='LinearLR', start_factor=0.04, by_epoch=False, begin=0, end=30),
     dict(type='CosineAnnealingLR', eta_min_ratio=1e-3, by_epoch=False, begin=0),
 ]
-train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True)
+# InfiniteSampler: an iteration-based run without epoch transitions (MMEngine's IterBasedTrainLoop
+# sleeps 2 s at each; a one-scene split has one every 2 iterations).
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval={{_base_.max_iters}}, by_epoch=False))

@@ -136,7 +136,9 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # no epoch transitions: MMEngine's IterBasedTrainLoop sleeps 2 s at each (a one-scene split
+    # has one every 2 iterations)
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         _dataset,
         ann_file='nuscenes_infos_train.pkl',
