@@ -1,1 +1,7 @@
+"""Frozen target generators: 2D foundation-model teachers and their feature cache."""
 
+from .clip import CLIPTeacher
+from .dinov2 import DINOv2Teacher
+from .image_teacher import FrozenImageTeacher
+
+__all__ = ['CLIPTeacher', 'DINOv2Teacher', 'FrozenImageTeacher']
