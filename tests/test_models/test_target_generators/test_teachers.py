@@ -82,6 +82,26 @@ def test_dinov2_official_layout_equals_timm(tmp_path, layer, after_norm):
         torch.testing.assert_close(out.flatten(0, 1).flatten(2).transpose(1, 2), tokens)
 
 
+def test_dinov2_giant_official_swiglu_keys(tmp_path):
+    """ViT-g's official file names its packed SwiGLU ``mlp.w12`` / ``mlp.w3`` (timm: fc1 / fc2)."""
+    torch.manual_seed(0)
+    ref = _randomise(
+        timm.create_model('vit_giant_patch14_dinov2', pretrained=False, img_size=518, num_classes=0, **TINY)
+    )
+    state = {
+        k.replace('mlp.fc1', 'mlp.w12').replace('mlp.fc2', 'mlp.w3'): v for k, v in ref.state_dict().items()
+    }
+    assert any('mlp.w12' in k for k in state)
+    path = tmp_path / 'dinov2_vitg14_pretrain.pth'
+    torch.save(dict(state, mask_token=torch.zeros(1, 32)), path)
+    teacher = DINOv2Teacher(str(path), arch='vit_giant_patch14_dinov2', input_size=SIZE, arch_kwargs=TINY)
+    assert teacher.load_report.count('loaded') == len(ref.state_dict())
+    ref.set_input_size(img_size=SIZE)  # timm's own pos_embed resampling to 2 x 3
+    images = _images()
+    expect = ref.forward_intermediates(_normalise(teacher, images), indices=[1], intermediates_only=True)[0]
+    torch.testing.assert_close(teacher(images).flatten(0, 1), expect)
+
+
 def test_dinov2_timm_layout_out_stride_and_input_conventions(tmp_path):
     ref = _timm_dinov2(SIZE)
     path = tmp_path / 'timm_dinov2.pth'
