@@ -2,6 +2,7 @@
 
 from .clip import CLIPTeacher
 from .dinov2 import DINOv2Teacher
+from .feature_cache import CachedTeacherFeatures
 from .image_teacher import FrozenImageTeacher
 
-__all__ = ['CLIPTeacher', 'DINOv2Teacher', 'FrozenImageTeacher']
+__all__ = ['CachedTeacherFeatures', 'CLIPTeacher', 'DINOv2Teacher', 'FrozenImageTeacher']
