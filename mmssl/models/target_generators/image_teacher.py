@@ -79,8 +79,9 @@ def read_weights_file(path: str | os.PathLike, expected: str, allow_jit: bool = 
     """The tensors of a local weights file, unwrapped from ``model`` / ``state_dict`` / ``teacher``.
 
     Args:
-        path: the file (``torch.save`` of a state dict or of a dict holding one; with ``allow_jit``
-            also a TorchScript archive such as OpenAI's CLIP ``ViT-B-16.pt``).
+        path: the file: ``torch.save`` of a state dict or of a dict holding one, a
+            ``.safetensors`` file, and with ``allow_jit`` also a TorchScript archive such as
+            OpenAI's CLIP ``ViT-B-16.pt``.
         expected: a description of the accepted layouts, repeated in the errors.
         allow_jit: accept TorchScript archives.
 
@@ -91,8 +92,24 @@ def read_weights_file(path: str | os.PathLike, expected: str, allow_jit: bool = 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'teacher weights file {path} does not exist; expected {expected}')
+    if path.suffix == '.safetensors':
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device='cpu')
+        except Exception as err:  # noqa: BLE001 - every reader failure names the file
+            raise ValueError(
+                f'teacher weights file {path} cannot be read as safetensors ({_first_line(err)}); '
+                f'expected {expected}'
+            ) from err
     try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*looks like a TorchScript archive')
+            obj = torch.load(path, map_location='cpu', weights_only=True)
+        if isinstance(obj, torch.jit.ScriptModule):  # torch.load hands TorchScript archives to torch.jit
+            if not allow_jit:
+                raise ValueError('a TorchScript archive')
+            obj = obj.state_dict()
     except Exception as err:  # noqa: BLE001 - every reader failure names the file
         if not allow_jit:
             raise ValueError(

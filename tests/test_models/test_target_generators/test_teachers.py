@@ -248,6 +248,38 @@ def test_clip_tower_layout_resized_equals_timm_clip(tmp_path):
     torch.testing.assert_close(teacher(images).flatten(0, 1), expect, atol=1e-4, rtol=1e-4)
 
 
+def test_clip_torchscript_and_safetensors_files(tmp_path):
+    """OpenAI ships TorchScript archives (keys ``visual.*``), HF hubs ``.safetensors``."""
+    from safetensors.torch import save_file
+
+    visual = _clip_tower(SIZE)
+
+    class _Clip(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.visual = visual
+
+        def forward(self, x):
+            return self.visual(x)
+
+    jit_path = tmp_path / 'ViT-B-16.pt'
+    torch.jit.trace(_Clip().eval(), torch.rand(1, 3, *SIZE), check_trace=False).save(str(jit_path))
+    st_path = tmp_path / 'open_clip_model.safetensors'
+    save_file({f'visual.{k}': v.contiguous() for k, v in visual.state_dict().items()}, str(st_path))
+    images = _images()
+    outs = []
+    for path in (jit_path, st_path):
+        teacher = CLIPTeacher(str(path), input_size=SIZE, vision_cfg=CLIP_TINY)
+        assert teacher.layout == 'open_clip full model'
+        assert teacher.load_report.count('loaded') == len(visual.state_dict())
+        outs.append(teacher(images))
+    expect = visual.forward_intermediates(_normalise(teacher, images), indices=[1], intermediates_only=True)
+    torch.testing.assert_close(outs[0].flatten(0, 1), expect['image_intermediates'][0])
+    torch.testing.assert_close(outs[1], outs[0])
+    with pytest.raises(ValueError, match='ViT-B-16.pt.*cannot be read'):
+        DINOv2Teacher(str(jit_path), input_size=SIZE, arch_kwargs=TINY)
+
+
 class _ToyDistiller(BaseSelfSupervisor):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
