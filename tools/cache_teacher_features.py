@@ -41,12 +41,14 @@ def main(argv=None) -> dict:
     stats = build_feature_cache(
         cfg, out=args.out, split=args.split, device=args.device, progress=not args.no_progress
     )
-    rate = stats['computed'] / stats['seconds'] if stats['seconds'] > 0 else float('nan')
+    rate = (
+        f'{stats["computed"] / stats["seconds"]:.3f} samples/s' if stats['computed'] else 'nothing computed'
+    )
     per_sample = stats['bytes'] / max(stats['samples'], 1)
     print(
         f'\n{stats["folder"]}: {stats["samples"]} samples, {stats["computed"]} computed, '
-        f'{stats["skipped"]} skipped (complete), {rate:.2f} samples/s, '
-        f'{per_sample / 1e6:.3f} MB per sample',
+        f'{stats["skipped"]} skipped (complete), {rate}, {per_sample / 1e6:.3f} MB per sample, '
+        f'{stats["seconds"]:.1f} s',
         flush=True,
     )
     print(json.dumps(stats), flush=True)

@@ -309,11 +309,13 @@ class FrozenImageTeacher(nn.Module):
         return feats.float().unflatten(0, (b, n))
 
     @torch.no_grad()
-    def forward(self, images: Tensor) -> Tensor:
+    def forward(self, images: Tensor, tokens: Sequence[str] | None = None) -> Tensor:
         """Teacher features of multi-view images.
 
         Args:
             images: ``(B, N, 3, H, W)`` in ``input_range`` and ``channel_order``.
+            tokens: the samples' tokens; unused (accepted so a method calls a live teacher and
+                :class:`~mmssl.models.target_generators.CachedTeacherFeatures` alike).
 
         Returns:
             ``(B, N, C, h, w)`` fp32 features, ``(h, w) = input_size / patch`` or

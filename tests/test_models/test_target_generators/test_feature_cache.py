@@ -9,6 +9,7 @@ import timm
 import torch
 from mmengine.config import Config
 
+from mmssl.models.algorithms import BaseSelfSupervisor
 from mmssl.models.target_generators import CachedTeacherFeatures
 from mmssl.models.target_generators.cache_builder import _test_mode_dataset
 from mmssl.models.target_generators.feature_cache import cache_dir, entry_path, teacher_cache_key
@@ -60,6 +61,14 @@ def _config(tmp_path, world, teacher, root):
     return cfg, path
 
 
+class _Distiller(BaseSelfSupervisor):
+    def extract_feat(self, inputs, data_samples=None):
+        return inputs
+
+    def loss(self, inputs, data_samples):
+        raise NotImplementedError
+
+
 def _live_images(cfg, index):
     """The sample's camera images as ``(1, N, 3, H, W)`` RGB in [0, 1], un-augmented."""
     results = _test_mode_dataset(cfg, 'train')[index]
@@ -90,6 +99,14 @@ def test_cache_reads_back_the_live_features_and_resumes(tmp_path, synthetic_worl
     got = cached(images, tokens=tokens)
     assert got.shape == expect.shape == (2, 6, 32, 4, 6) and got.dtype == torch.float32
     torch.testing.assert_close(got, expect, atol=2e-3 * expect.abs().max().item(), rtol=1e-2)
+    # as a self-supervisor's target generator: same call for the cache and the live teacher, nothing saved
+    for root_cfg in (str(root), None):
+        model = _Distiller(
+            target_generator=dict(type='CachedTeacherFeatures', teacher=teacher, cache_root=root_cfg)
+        )
+        assert not any(k.startswith('target_generator.') for k in model.state_dict())
+        out = model.generate_targets(images, tokens=tokens)
+        torch.testing.assert_close(out, got if root_cfg else expect)
     stored = torch.load(entry_path(folder, tokens[0]), weights_only=True)['features']
     assert stored.dtype == torch.float16 and stored.shape == (6, 32, 2, 3)
 

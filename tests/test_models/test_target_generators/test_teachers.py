@@ -111,6 +111,7 @@ def test_dinov2_timm_layout_out_stride_and_input_conventions(tmp_path):
     images = _images()
     expect = ref.forward_intermediates(_normalise(teacher, images), indices=[1], intermediates_only=True)[0]
     torch.testing.assert_close(teacher(images).flatten(0, 1), expect)
+    assert torch.equal(teacher(images, tokens=['a', 'b']), teacher(images))  # the cache reader's call
     # upsampled to stride 7: bilinear of the patch grid
     up = DINOv2Teacher(str(path), input_size=SIZE, out_stride=7, arch_kwargs=TINY)
     out = up(images)
