@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 from typing import Any, Dict, Sequence
 
@@ -96,6 +97,14 @@ class CLIPTeacher(FrozenImageTeacher):
                 f'(first keys: {list(raw)[:5]}); expected {CLIP_EXPECTED}'
             )
         ignored = len(raw) - len(state)
+        pos = state.get('visual.positional_embedding')
+        tokens = None if pos is None else pos.shape[0] - 1  # one class position
+        grid = self.visual.grid_size
+        if tokens is not None and tokens != grid[0] * grid[1] and math.isqrt(tokens) ** 2 != tokens:
+            raise ValueError(
+                f'teacher weights file {checkpoint}: positional_embedding has {tokens} patch positions, '
+                f'neither the teacher grid {grid} nor a square grid'
+            )
         resize_pos_embed(state, SimpleNamespace(visual=self.visual))
         state = {k[len('visual.') :]: v for k, v in state.items()}
         self.load_report = load_teacher_state(self.visual, state, self.checkpoint, layout, ignored=ignored)

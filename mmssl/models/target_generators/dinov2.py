@@ -121,7 +121,8 @@ class DINOv2Teacher(FrozenImageTeacher):
         pos = state.get('pos_embed')
         if pos is None:
             return
-        prefix = 0 if getattr(self.vit, 'no_embed_class', False) or 'register_tokens' in state else 1
+        # the official files always hold the CLS position (also with registers); timm's reg4 models none
+        prefix = 1 if 'mask_token' in state else int(not getattr(self.vit, 'no_embed_class', False))
         tokens = pos.shape[1] - prefix
         grid = self.vit.patch_embed.grid_size
         if tokens != grid[0] * grid[1] and math.isqrt(tokens) ** 2 != tokens:

@@ -102,6 +102,30 @@ def test_dinov2_giant_official_swiglu_keys(tmp_path):
     torch.testing.assert_close(teacher(images).flatten(0, 1), expect)
 
 
+def test_dinov2_registers_official_layout(tmp_path):
+    """Official reg4 files keep the CLS position in pos_embed and call the registers register_tokens."""
+    torch.manual_seed(0)
+    ref = _randomise(
+        timm.create_model(
+            'vit_small_patch14_reg4_dinov2', pretrained=False, img_size=518, num_classes=0, **TINY
+        )
+    )
+    state = dict(ref.state_dict())
+    assert state['pos_embed'].shape[1] == 37 * 37  # timm: no prefix positions
+    state['register_tokens'] = state.pop('reg_token')
+    state['pos_embed'] = torch.cat([torch.zeros(1, 1, 32), state['pos_embed']], dim=1)
+    path = tmp_path / 'dinov2_vits14_reg4_pretrain.pth'
+    torch.save(dict(state, mask_token=torch.zeros(1, 32)), path)
+    teacher = DINOv2Teacher(
+        str(path), arch='vit_small_patch14_reg4_dinov2', input_size=SIZE, arch_kwargs=TINY
+    )
+    assert teacher.load_report.count('loaded') == len(ref.state_dict())
+    ref.set_input_size(img_size=SIZE)
+    images = _images()
+    expect = ref.forward_intermediates(_normalise(teacher, images), indices=[1], intermediates_only=True)[0]
+    torch.testing.assert_close(teacher(images).flatten(0, 1), expect)
+
+
 def test_dinov2_timm_layout_out_stride_and_input_conventions(tmp_path):
     ref = _timm_dinov2(SIZE)
     path = tmp_path / 'timm_dinov2.pth'
@@ -162,6 +186,13 @@ def test_weight_file_errors_name_the_file(tmp_path):
     torch.save(_timm_dinov2(SIZE).state_dict(), small)
     with pytest.raises(ValueError, match=r'depth2.pth.*1[0-9] missing'):
         DINOv2Teacher(str(small), input_size=SIZE, arch_kwargs=dict(TINY, depth=3))
+    # a pos_embed of a non-square grid other than the teacher's cannot be resampled
+    with pytest.raises(ValueError, match=r'depth2.pth: pos_embed has 6 patch positions'):
+        DINOv2Teacher(str(small), input_size=(42, 42), arch_kwargs=TINY)
+    tower = tmp_path / 'clip_2x3.pth'
+    torch.save(_clip_tower(SIZE).state_dict(), tower)
+    with pytest.raises(ValueError, match=r'clip_2x3.pth: positional_embedding has 6 patch positions'):
+        CLIPTeacher(str(tower), input_size=(42, 42), vision_cfg=CLIP_TINY)
 
 
 def test_frozen_eval_no_grad_and_no_download(tmp_path, monkeypatch):
