@@ -51,6 +51,8 @@ def main(argv=None) -> dict:
         f'{stats["seconds"]:.1f} s',
         flush=True,
     )
+    for line in stats['failed']:
+        print(f'not cached (bad sample): {line}', flush=True)
     print(json.dumps(stats), flush=True)
     return stats
 

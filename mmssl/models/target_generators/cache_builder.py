@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import torch
 
+from mmssl.datasets.errors import BadSampleError
 from mmssl.registry import DATASETS, MODELS
 from mmssl.utils.atomic_io import remove_stale_tmp_files
 
@@ -73,7 +74,8 @@ def build_feature_cache(
         progress: show an MMEngine progress bar.
 
     Returns:
-        ``dict(folder, samples, computed, skipped, seconds, bytes)``.
+        ``dict(folder, samples, computed, skipped, failed, seconds, bytes)``; ``failed`` lists the
+        samples whose images could not be loaded (no entry is written for them).
     """
     from mmengine.utils import ProgressBar
 
@@ -91,6 +93,7 @@ def build_feature_cache(
     write_meta(folder, key, teacher.out_channels, grid)
     dataset = _test_mode_dataset(cfg, split)
     computed = skipped = 0
+    failed: List[str] = []
     start = time.perf_counter()
     bar = ProgressBar(len(dataset)) if progress else None
     for index in range(len(dataset)):
@@ -100,14 +103,19 @@ def build_feature_cache(
         if entry_complete(path, khash, teacher.out_channels, grid):
             skipped += 1
         else:
-            results = dataset[index]
-            imgs = np.stack(results['img'])[..., ::-1].copy()  # (N, H, W, 3) BGR -> RGB uint8
-            images = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0 * teacher.input_scale
-            if teacher.channel_order == 'bgr':
-                images = images.flip(1)
-            feats = teacher.forward_patches(images[None].to(device))[0]
-            write_entry(folder, token, feats, results.get('cam_names', []), khash)
-            computed += 1
+            try:
+                results = dataset[index]
+            except BadSampleError as err:  # a broken image: no entry (reading that token fails clearly)
+                failed.append(f'{token}: {err}')
+                results = None
+            if results is not None:
+                imgs = np.stack(results['img'])[..., ::-1].copy()  # (N, H, W, 3) BGR -> RGB uint8
+                images = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0 * teacher.input_scale
+                if teacher.channel_order == 'bgr':
+                    images = images.flip(1)
+                feats = teacher.forward_patches(images[None].to(device))[0]
+                write_entry(folder, token, feats, results.get('cam_names', []), khash)
+                computed += 1
         if bar is not None:
             bar.update()
     seconds = time.perf_counter() - start
@@ -117,6 +125,7 @@ def build_feature_cache(
         samples=len(dataset),
         computed=computed,
         skipped=skipped,
+        failed=failed,
         seconds=seconds,
         bytes=size,
     )

@@ -154,3 +154,26 @@ def test_a_cache_of_another_key_is_refused(tmp_path, synthetic_world, weights):
     reader = CachedTeacherFeatures(teacher, cache_root=str(root))
     with pytest.raises(FileNotFoundError, match='no cached teacher features'):
         reader(tokens=['not-a-sample'])
+
+
+def test_a_bad_image_is_reported_and_not_cached(tmp_path, synthetic_world, weights):
+    import shutil
+
+    world_root = tmp_path / 'world'
+    shutil.copytree(synthetic_world['root'], world_root)  # the session's world stays intact
+    world = dict(
+        synthetic_world, root=world_root, train_info=world_root / Path(synthetic_world['train_info']).name
+    )
+    teacher = _teacher(weights)
+    cfg, cfg_path = _config(tmp_path, world, teacher, tmp_path / 'cache')
+    dataset = _test_mode_dataset(cfg, 'train')
+    info = dataset.get_data_info(1)
+    bad_image = Path(next(iter(info['images'].values()))['img_path'])
+    assert bad_image.is_relative_to(world_root)
+    bad_image.write_bytes(b'not an image')
+    stats = _tool().main([str(cfg_path), '--no-progress'])
+    assert stats['computed'] == stats['samples'] - 1 and len(stats['failed']) == 1
+    assert info['token'] in stats['failed'][0] and bad_image.name in stats['failed'][0]
+    reader = CachedTeacherFeatures(teacher, cache_root=str(tmp_path / 'cache'))
+    with pytest.raises(FileNotFoundError, match='no cached teacher features'):
+        reader(tokens=[info['token']])
