@@ -1,1 +1,8 @@
+"""Frozen target generators: 2D foundation-model teachers and their feature cache."""
 
+from .clip import CLIPTeacher
+from .dinov2 import DINOv2Teacher
+from .feature_cache import CachedTeacherFeatures
+from .image_teacher import FrozenImageTeacher
+
+__all__ = ['CachedTeacherFeatures', 'CLIPTeacher', 'DINOv2Teacher', 'FrozenImageTeacher']
