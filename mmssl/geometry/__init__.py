@@ -16,7 +16,12 @@ from .camera import (
     project_points,
 )
 from .grid import bev_depth_height, grid_shape, occupancy_grid, unique_voxels, voxel_coords
-from .metas import camera_matrices_from_metas, lidar2img_batch, lidar2img_from_meta
+from .metas import (
+    camera_matrices_from_metas,
+    lidar2img_batch,
+    lidar2img_from_meta,
+    original_lidar2img_from_meta,
+)
 
 __all__ = [
     'bev_depth_height',
@@ -28,6 +33,7 @@ __all__ = [
     'lidar2img_batch',
     'lidar2img_from_meta',
     'occupancy_grid',
+    'original_lidar2img_from_meta',
     'pad_cam2img',
     'pixel_centers',
     'point_to_pixel',

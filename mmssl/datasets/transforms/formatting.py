@@ -13,7 +13,7 @@ from mmengine.structures import BaseDataElement
 from mmssl.registry import TRANSFORMS
 
 #: Meta keys of the data contract added to MMDet3D's defaults.
-SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img')
+SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img', 'ori_img_shape')
 
 #: Results keys packed into ``data_sample.ssl_targets`` when present.
 SSL_TARGET_KEYS = (
@@ -30,6 +30,7 @@ SSL_TARGET_KEYS = (
     'bev_mask_nonempty',
     'bev_mask_empty',
     'bev_nonempty',
+    'ori_img',
 )
 
 
@@ -41,7 +42,8 @@ class PackSSLInputs(Pack3DDetInputs):
       tensor (``Det3DDataPreprocessor`` normalises and stacks it to ``imgs``
       ``(B, N_cam, 3, H, W)``).
     * ``data_sample.metainfo``: MMDet3D's meta keys plus ``img_aug_matrix`` ``(N_cam, 4, 4)``,
-      ``lidar_aug_matrix`` ``(4, 4)``, ``token``, ``cam_names``, ``ori_lidar2img``; the
+      ``lidar_aug_matrix`` ``(4, 4)``, ``token``, ``cam_names``, ``ori_lidar2img``,
+      ``ori_img_shape`` ``(N_cam, 2)``; the
       calibration matrices (``lidar2img``, ``cam2img``, ``lidar2cam``) are ``(N_cam, 4, 4)`` numpy
       arrays of the augmented geometry.
     * ``data_sample.ssl_targets``: ``BaseDataElement`` with every key of ``ssl_keys`` present in

@@ -127,22 +127,34 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
     calibration as ``(N_cam, 4, 4)`` float64 arrays: ``cam2img`` (3x3 intrinsics padded to
     4x4; KITTI's 4x4 ``P2`` kept as is), ``lidar2cam``, ``lidar2img`` (the info file's
     ``lidar2img`` if present, otherwise ``cam2img @ lidar2cam``), their pre-augmentation copies
-    ``ori_cam2img``/``ori_lidar2img``, ``img_aug_matrix`` (identity) and ``lidar_aug_matrix``
+    ``ori_cam2img``/``ori_lidar2img`` (original LiDAR frame to pixels of the decoded images),
+    ``ori_img_shape`` ``(N_cam, 2)`` int (the ``(H, W)`` of each decoded image, the size
+    ``ori_lidar2img`` maps into), ``img_aug_matrix`` (identity) and ``lidar_aug_matrix``
     (identity unless a LiDAR augmentation already ran, which is then folded in). Images are
     ``(H, W, 3)`` uint8 BGR arrays in ``img`` (a list, one per camera).
+
+    ``keep_ori_img=True`` also stores the decoded images as ``ori_img`` ``(N_cam, H, W, 3)`` uint8
+    BGR (packed into ``data_sample.ssl_targets.ori_img``): what a live frozen teacher needs to
+    give the targets a teacher feature cache gives (the cache is built from these images).
 
     Args:
         camera_names: Cameras to load in this order; ``None`` = every camera of the sample's
             ``images`` with an ``img_path`` (info-file order).
         **kwargs: ``LoadMultiViewImageFromFiles`` arguments (``to_float32``, ``color_type``,
             ``backend_args``). ``num_views`` is set from the cameras found.
+        keep_ori_img: also keep the un-augmented images as ``ori_img``.
     """
 
     def __init__(
-        self, camera_names: Sequence[str] | None = None, color_type: str = 'color', **kwargs: Any
+        self,
+        camera_names: Sequence[str] | None = None,
+        color_type: str = 'color',
+        keep_ori_img: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(color_type=color_type, **kwargs)
         self.camera_names = list(camera_names) if camera_names is not None else None
+        self.keep_ori_img = bool(keep_ori_img)
 
     @staticmethod
     def _mat(sample: str, cam: str, cam_info: dict, key: str, shapes: tuple) -> np.ndarray:
@@ -218,6 +230,9 @@ class LoadSSLMultiViewImages(LoadMultiViewImageFromFiles):
         lidar2cam = np.stack(lidar2cam)
         lidar2img = np.stack(lidar2img)
         results['ori_lidar2img'] = lidar2img.copy()
+        results['ori_img_shape'] = np.array([img.shape[:2] for img in results['img']], dtype=np.int64)
+        if self.keep_ori_img:
+            results['ori_img'] = np.stack(results['img'])
         if 'lidar_aug_matrix' in results:  # a LiDAR augmentation ran before the images
             inv = np.linalg.inv(np.asarray(results['lidar_aug_matrix'], dtype=np.float64))
             lidar2cam, lidar2img = lidar2cam @ inv, lidar2img @ inv

@@ -4,5 +4,13 @@ from .clip import CLIPTeacher
 from .dinov2 import DINOv2Teacher
 from .feature_cache import CachedTeacherFeatures
 from .image_teacher import FrozenImageTeacher
+from .point_targets import PointFeatureTargets, sample_point_features
 
-__all__ = ['CachedTeacherFeatures', 'CLIPTeacher', 'DINOv2Teacher', 'FrozenImageTeacher']
+__all__ = [
+    'CachedTeacherFeatures',
+    'CLIPTeacher',
+    'DINOv2Teacher',
+    'FrozenImageTeacher',
+    'PointFeatureTargets',
+    'sample_point_features',
+]
