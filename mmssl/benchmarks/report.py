@@ -218,6 +218,8 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: d
 
     paired = paired or {}
     methods = _methods(table)
+    cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    colour = {m: cycle[i % len(cycle)] for i, m in enumerate(methods)}  # one colour per method, all panels
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), squeeze=False)
     for col, metric in enumerate(('NDS', 'mAP')):
         ax = axes[0][col]
@@ -229,6 +231,7 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: d
                 yerr=[table[(method, f)][f'{metric}_std'] for f in fractions],
                 marker='o',
                 capsize=3,
+                color=colour[method],
                 label=method,
             )
             pub = [
@@ -237,7 +240,7 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: d
                 if metric in preset.published.get((model, method, f), {})
             ]
             if pub:
-                ax.scatter(*zip(*pub), marker='x', s=60, label=f'{method} (published)')
+                ax.scatter(*zip(*pub), marker='x', s=60, color=colour[method], label=f'{method} (published)')
         ax.set_ylabel(f'{metric} (%), mean +- std over seeds')
         ax.set_title(f'{model}: {metric} vs labels ({preset.name})')
         ax = axes[1][col]
@@ -253,6 +256,7 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: d
                 yerr=yerr,
                 marker='o',
                 capsize=3,
+                color=colour[method],
                 label=f'{method} - scratch',
             )
         ax.axhline(0.0, color='k', lw=0.8)
