@@ -222,7 +222,8 @@ _TINY_MODELS = {
         pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
         strategies=BEVFUSION_STRATEGIES,
     ),
-    # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (not measured yet)
+    # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (measured 2026-12-01 in
+    # 115 min with --jobs 3: docs/benchmarks-label-efficiency.md)
     'centerpoint': ModelEntry(
         finetune_config='projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
         pretrain_configs={
