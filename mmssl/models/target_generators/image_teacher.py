@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 
@@ -197,7 +198,7 @@ def upsample_to_stride(
     return F.interpolate(feats, size=size, mode='bilinear', align_corners=align_corners)
 
 
-class FrozenImageTeacher(nn.Module):
+class FrozenImageTeacher(nn.Module, metaclass=ABCMeta):
     """Base of the frozen ViT teachers: input handling, precision, layer choice, frozen state.
 
     Args:
@@ -260,9 +261,9 @@ class FrozenImageTeacher(nn.Module):
         return super().train(False)
 
     @property
+    @abstractmethod
     def out_channels(self) -> int:
         """Feature width ``C``."""
-        raise NotImplementedError
 
     def preprocess(self, images: Tensor) -> Tensor:
         """``(M, 3, H, W)`` images -> normalised ``(M, 3, *input_size)`` fp32 RGB."""
@@ -286,9 +287,9 @@ class FrozenImageTeacher(nn.Module):
             return contextlib.nullcontext()
         return torch.autocast(device_type=device.type, dtype=dtype)
 
+    @abstractmethod
     def patch_features(self, x: Tensor) -> Tensor:
         """Normalised ``(M, 3, *input_size)`` -> ``(M, C, H/p, W/p)`` tokens of the chosen layer."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def forward_patches(self, images: Tensor) -> Tensor:
