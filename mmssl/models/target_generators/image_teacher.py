@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from mmssl.models.utils.pretrained_init import STATUSES, InitReport
+from mmssl.models.utils.pretrained_init import STATUSES, InitReport, classify_key
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 INPUT_RANGES = {'unit': 1.0, '255': 255.0}
@@ -160,14 +160,7 @@ def load_teacher_state(
     own = model.state_dict()
     keys = {s: [] for s in STATUSES}
     for key, value in state.items():
-        if key not in own:
-            keys['unexpected'].append(key)
-        elif own[key].shape != value.shape:
-            keys['shape-mismatched'].append(
-                f'{key}: file {tuple(value.shape)} vs model {tuple(own[key].shape)}'
-            )
-        else:
-            keys['loaded'].append(key)
+        classify_key(keys, key, value, own, source='file')
     keys['missing'] = [k for k in own if k not in state]
     report = InitReport(checkpoint=f'{checkpoint} ({layout} layout)')
     report.modules['<teacher>'] = keys

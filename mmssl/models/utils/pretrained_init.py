@@ -81,6 +81,37 @@ def _peft_base_key(key: str, dst_state: dict) -> str:
     return wrapped if wrapped in dst_state else key
 
 
+def classify_key(
+    entry: Dict[str, list],
+    key: str,
+    value: torch.Tensor,
+    own: Dict[str, torch.Tensor],
+    source: str = 'checkpoint',
+) -> bool:
+    """File ``key`` of a weights file under ``unexpected``, ``shape-mismatched`` or ``loaded``.
+
+    Args:
+        entry: one module's lists of an :class:`InitReport` (keys :data:`STATUSES`).
+        key: the model key the file's tensor maps to.
+        value: the file's tensor.
+        own: the model's state dict.
+        source: how the file is named in a shape-mismatch line.
+
+    Returns:
+        Whether the tensor can be loaded (the key exists with the same shape).
+    """
+    if key not in own:
+        entry['unexpected'].append(key)
+        return False
+    if own[key].shape != value.shape:
+        entry['shape-mismatched'].append(
+            f'{key}: {source} {tuple(value.shape)} vs model {tuple(own[key].shape)}'
+        )
+        return False
+    entry['loaded'].append(key)
+    return True
+
+
 def load_pretrained(
     model: nn.Module,
     checkpoint: str,
@@ -120,15 +151,8 @@ def load_pretrained(
         dst_prefix = prefix_map[src]
         entry = report.modules[dst_prefix or '<all>']
         dst_key = _peft_base_key(dst_prefix + key[len(src) :], dst_state)
-        if dst_key not in dst_state:
-            entry['unexpected'].append(dst_key)
-        elif dst_state[dst_key].shape != value.shape:
-            entry['shape-mismatched'].append(
-                f'{dst_key}: checkpoint {tuple(value.shape)} vs model {tuple(dst_state[dst_key].shape)}'
-            )
-        else:
+        if classify_key(entry, dst_key, value, dst_state):
             to_load[dst_key] = value
-            entry['loaded'].append(dst_key)
     for dst_prefix in prefix_map.values():
         entry = report.modules[dst_prefix or '<all>']
         seen = (
