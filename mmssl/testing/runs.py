@@ -99,3 +99,19 @@ def in_process_cfg(cfg):
 
     cfg.visualizer = dict(cfg.get('visualizer') or {}, name=f'visualizer_{uuid.uuid4().hex}')
     return cfg
+
+
+def import_tool(path: str, name: str | None = None):
+    """Import a script of the repository (e.g. ``'tools/probe_features.py'``) as a module.
+
+    Args:
+        path: the script, relative to the repository root.
+        name: the module name (default: the file's stem).
+    """
+    import importlib.util
+
+    file = REPO_ROOT / path
+    spec = importlib.util.spec_from_file_location(name or file.stem, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,15 +1,10 @@
 """tools/benchmark_teacher_cache.py on a tiny world: figures are measured, live and cached agree."""
 
-import importlib.util
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from mmssl.testing.runs import import_tool
 
 
 def test_benchmark_teacher_cache_runs_and_reports(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('bench', REPO / 'tools/benchmark_teacher_cache.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = import_tool('tools/benchmark_teacher_cache.py')
     out = bench.main(
         [
             '--input-size',

@@ -1,13 +1,11 @@
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location('plot_scalars', ROOT / 'tools/analysis/plot_scalars.py')
-plot_scalars = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plot_scalars)
+from mmssl.testing.runs import import_tool
+
+plot_scalars = import_tool('tools/analysis/plot_scalars.py')
 
 
 def _run(tmp_path: Path) -> Path:

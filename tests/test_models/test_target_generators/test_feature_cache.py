@@ -1,6 +1,5 @@
 """The teacher feature cache on the synthetic world: build, read back = live teacher, resume, keys."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +12,14 @@ from mmssl.models.algorithms import BaseSelfSupervisor
 from mmssl.models.target_generators import CachedTeacherFeatures
 from mmssl.models.target_generators.cache_builder import _test_mode_dataset
 from mmssl.models.target_generators.feature_cache import cache_dir, entry_path, teacher_cache_key
+from mmssl.testing.runs import import_tool
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = dict(embed_dim=32, depth=2, num_heads=2)
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'cache_teacher_features', REPO / 'tools/cache_teacher_features.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool('tools/cache_teacher_features.py')
 
 
 @pytest.fixture(scope='module')
