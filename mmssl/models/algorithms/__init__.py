@@ -5,6 +5,7 @@ from .base import BaseSelfSupervisor
 from .bev_mae import BEVMAE, pillar_targets
 from .multimodal import BEVCellMasks, MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
+from .occfeat import OccFeat
 from .occupancy_mae import OccupancyMAE
 from .rendering import NeuralRenderingMixin, RenderView
 
@@ -16,6 +17,7 @@ __all__ = [
     'MaskedInputs',
     'MultiModalSelfSupervisor',
     'NSMAE',
+    'OccFeat',
     'OccupancyMAE',
     'NeuralRenderingMixin',
     'RenderView',

@@ -4,6 +4,7 @@ from .bev_predictor import BEVEmbeddingPredictor
 from .mae_decoders import BEVPointDecoder, OccupancyDecoder3D
 from .render_field import ConditionalRenderField, encode_direction
 from .separate_head import CenterSeparateHead
+from .unsplatting import UnsplatOutput, UnsplattingHead
 
 __all__ = [
     'BEVEmbeddingPredictor',
@@ -11,5 +12,7 @@ __all__ = [
     'CenterSeparateHead',
     'ConditionalRenderField',
     'OccupancyDecoder3D',
+    'UnsplatOutput',
+    'UnsplattingHead',
     'encode_direction',
 ]

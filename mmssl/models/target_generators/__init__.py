@@ -5,6 +5,7 @@ from .dinov2 import DINOv2Teacher
 from .feature_cache import CachedTeacherFeatures
 from .image_teacher import FrozenImageTeacher
 from .point_targets import PointFeatureTargets, sample_point_features
+from .random_weights import random_teacher_from_config, write_random_teacher
 
 __all__ = [
     'CachedTeacherFeatures',
@@ -12,5 +13,7 @@ __all__ = [
     'DINOv2Teacher',
     'FrozenImageTeacher',
     'PointFeatureTargets',
+    'random_teacher_from_config',
     'sample_point_features',
+    'write_random_teacher',
 ]

@@ -34,7 +34,9 @@ _WRAPPERS = ('RepeatDataset', 'ClassBalancedDataset', 'CBGSDataset')
 
 
 def teacher_config(cfg) -> Tuple[Dict[str, Any], str | None]:
-    """``(teacher config, cache root or None)`` of a config's ``model.target_generator``.
+    """``(teacher config, cache root or None)`` of a config's ``model.target_generator``: a
+    teacher, a ``CachedTeacherFeatures`` (``teacher`` + ``cache_root``), or a consumer of either
+    under ``features`` (``PointFeatureTargets``).
 
     Raises:
         ValueError: the model has no teacher target generator.
@@ -43,7 +45,9 @@ def teacher_config(cfg) -> Tuple[Dict[str, Any], str | None]:
     if gen is None:
         raise ValueError('the config has no model.target_generator (a DINOv2Teacher / CLIPTeacher)')
     gen = dict(gen)
-    if gen['type'] == 'CachedTeacherFeatures':
+    while 'features' in gen:  # a PointFeatureTargets (or another consumer) around the map source
+        gen = dict(gen['features'])
+    if 'teacher' in gen:  # a CachedTeacherFeatures around the teacher
         return dict(gen['teacher']), gen.get('cache_root')
     return gen, None
 

@@ -64,13 +64,16 @@ model = dict(
     # CenterHead of configs/_base_/models/centerhead_nus_model.py on this 0.8 m / 128 x 128 BEV grid
     # (target grid 0.1 m x stride 8).
     bbox_head=dict(in_channels=384, bbox_coder=dict(pc_range=[-51.2, -51.2], voxel_size=[0.1, 0.1])),
-    # Fine-tuning from a camera pre-training checkpoint: set init_from.checkpoint.
+    # Fine-tuning from a camera pre-training checkpoint: set init_from.checkpoint. The BEV encoder
+    # is taken too when the checkpoint has it (OccFeat pre-trains it; NS-MAE does not).
     init_from=dict(
         checkpoint=None,
         prefix_map={
             'img_backbone.': 'img_backbone.',
             'img_neck.': 'img_neck.',
             'view_transform.': 'view_transform.',
+            'pts_backbone.': 'pts_backbone.',
+            'pts_neck.': 'pts_neck.',
         },
         strict=False,
     ),
