@@ -51,13 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def data_options(data_root: Path) -> list[str]:
-    """Point the train/val/test datasets and evaluators at ``data_root`` (its default info files)."""
+def data_options(data_root: Path, cfg) -> list[str]:
+    """Point the train/val/test datasets and evaluators of ``cfg`` at ``data_root`` (its default
+    info files)."""
+    from mmssl.benchmarks.steps import evaluator_data_options
+
     root = f'{data_root}/'
     options = [f'train_dataloader.dataset.data_root={root}']
     val = f'{root}nuscenes_infos_val.pkl'
-    for key in ('val_dataloader.dataset', 'test_dataloader.dataset', 'val_evaluator', 'test_evaluator'):
+    for key in ('val_dataloader.dataset', 'test_dataloader.dataset'):
         options += [f'{key}.data_root={root}', f'{key}.ann_file={val}']
+    for key in ('val_evaluator', 'test_evaluator'):
+        options += evaluator_data_options(cfg, key, root, val)
     return options
 
 
@@ -111,9 +116,11 @@ def lr_options(config: str, lr: float) -> list[str]:
 
 def train(args: argparse.Namespace, work_dir: Path, data_root: Path, iters: list[int]) -> dict:
     """Run ``tools/train.py``; returns wall time, peak RSS and the write time of each checkpoint."""
+    from mmengine.config import Config
+
     interval = iters[0] if len(iters) == 1 else iters[1] - iters[0]
     options = [
-        *data_options(data_root),
+        *data_options(data_root, Config.fromfile(args.config)),
         f'train_cfg.max_iters={args.iters}',
         f'train_cfg.val_interval={args.iters + 1}',  # evaluation happens here, per checkpoint
         f'default_hooks.checkpoint.interval={interval}',
@@ -148,6 +155,8 @@ def evaluate(args: argparse.Namespace, work_dir: Path, data_root: Path, it: int)
     """``tools/test.py`` on checkpoint ``iter_{it}.pth``; returns :func:`summarise_metrics`."""
     test_dir = work_dir / f'test_iter_{it}'
     metrics_file = test_dir / 'metrics.json'
+    from mmengine.config import Config
+
     start = time.time()
     run_logged(
         [
@@ -159,7 +168,7 @@ def evaluate(args: argparse.Namespace, work_dir: Path, data_root: Path, it: int)
             '--metrics-json',
             str(metrics_file),
             '--cfg-options',
-            *data_options(data_root),
+            *data_options(data_root, Config.fromfile(args.config)),
             *args.cfg_options,
         ],
         work_dir / 'benchmark.log',

@@ -57,10 +57,12 @@ from .schedule import iteration_overrides, native_iterations, write_run_config
 from .steps import (
     REPO_ROOT,
     compute_record,
+    evaluator_data_options,
     frac_tag,
     last_checkpoint,
     log,
     run_logged,
+    summarise_bev_seg_metrics,
     summarise_nuscenes_metrics,
     trainable_total,
     write_json,
@@ -262,13 +264,11 @@ class LabelEfficiencyBenchmark:
         ]
         if evaluation:
             val = str(self.data_root / self.preset.val_info)
-            for loader in (
-                'val_dataloader.dataset',
-                'test_dataloader.dataset',
-                'val_evaluator',
-                'test_evaluator',
-            ):
+            for loader in ('val_dataloader.dataset', 'test_dataloader.dataset'):
                 options += [f'{loader}.data_root={root}', f'{loader}.ann_file={val}']
+            cfg = self._config(self.entry.finetune_config)
+            for key in ('val_evaluator', 'test_evaluator'):
+                options += evaluator_data_options(cfg, key, root, val)
         return options
 
     def pretrain(self, method: str) -> dict:
@@ -290,8 +290,9 @@ class LabelEfficiencyBenchmark:
             *self._data_options(str(self.data_root / self.preset.train_info), evaluation=False),
             'randomness.seed=0',
         ]
-        log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
         t0 = time.time()
+        teacher = self.prepare_teacher(run_config, work_dir)
+        log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
         run_logged(args, work_dir / 'benchmark.log', self.threads)
         checkpoint = last_checkpoint(work_dir)
         start = work_dir / START_WEIGHTS
@@ -310,6 +311,7 @@ class LabelEfficiencyBenchmark:
             wall_s=round(time.time() - t0, 1),
             compute=compute_record(work_dir),
             weight_change=change,
+            teacher=teacher,
         )
         if change:
             log(
@@ -317,6 +319,43 @@ class LabelEfficiencyBenchmark:
                 + ', '.join(f'{k.rstrip(".")} {v["relative_change"]:.3f}' for k, v in change.items())
             )
         write_json(done, record)
+        return record
+
+    def prepare_teacher(self, run_config: str, work_dir: Path) -> dict | None:
+        """The frozen image teacher of a pre-training, made ready before it trains.
+
+        A config's top-level ``random_teacher_weights`` (no released weights on this machine) is
+        written by ``tools/make_random_teacher.py``; a teacher with a ``cache_root`` gets its
+        feature cache of every training frame from ``tools/cache_teacher_features.py`` (resumable:
+        complete entries are skipped). Returns what the results must say about the teacher
+        (None without a teacher).
+        """
+        from mmssl.models.target_generators.cache_builder import teacher_config
+
+        cfg = self._config(run_config)
+        random_spec = cfg.get('random_teacher_weights')
+        if random_spec is not None:
+            run_logged(['tools/make_random_teacher.py', run_config], work_dir / 'teacher.log')
+        if cfg.model.get('target_generator') is None:
+            return None
+        teacher, cache_root = teacher_config(cfg)
+        record = dict(
+            type=teacher.get('type'),
+            arch=teacher.get('arch'),
+            checkpoint=teacher.get('checkpoint'),
+            weights='random init (seed {})'.format(random_spec['seed']) if random_spec else 'from file',
+            input_size=teacher.get('input_size'),
+            cache_root=cache_root,
+        )
+        log(f'teacher {record["type"]} {record["arch"]}: {record["weights"]}, {record["checkpoint"]}')
+        if cache_root is not None:
+            data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
+            log(f'teacher feature cache in {cache_root} (every training frame; complete entries skipped)')
+            run_logged(
+                ['tools/cache_teacher_features.py', run_config, '--no-progress', '--cfg-options', *data],
+                work_dir / 'teacher.log',
+                self.threads,
+            )
         return record
 
     def probe(self, method: str, pretrained: dict | None) -> dict:
@@ -403,6 +442,7 @@ class LabelEfficiencyBenchmark:
             fraction=fraction,
             seed=seed,
             **summarise_nuscenes_metrics(metrics),
+            **summarise_bev_seg_metrics(metrics),
             finetune_iters=self.finetune_iterations(),
             wall_s=round(time.time() - t0, 1),
             device_hours=compute.get('device_hours_total'),

@@ -222,6 +222,16 @@ _TINY_MODELS = {
         pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
         strategies=BEVFUSION_STRATEGIES,
     ),
+    # camera-only: `--model bevdet --methods scratch,occfeat,occfeat_occonly` (OccFeat's row, with a
+    # randomly initialised DINOv2 ViT-S/14 teacher on the CPU: configs/occfeat/README.md)
+    'bevdet': ModelEntry(
+        finetune_config='projects/BEVDet/configs/bevdet_tiny_synthetic.py',
+        pretrain_configs={
+            'nsmae': 'configs/nsmae/nsmae_bevdet_tiny.py',
+            'occfeat': 'configs/occfeat/occfeat_bevdet_tiny.py',
+            'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
+        },
+    ),
     # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (measured 2026-12-01 in
     # 115 min with --jobs 3: docs/benchmarks-label-efficiency.md)
     'centerpoint': ModelEntry(

@@ -154,6 +154,50 @@ def strategy_table(records: list[dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def seg_metrics(records: list[dict]) -> list[str]:
+    """The BEV segmentation keys every run holds (``seg_mIoU`` then ``IoU_<class>``), or ``[]``."""
+    if not records or not all('seg_mIoU' in r for r in records):
+        return []
+    classes = [k for k in records[0] if k.startswith('IoU_')]
+    return ['seg_mIoU', *(k for k in classes if all(k in r for r in records))]
+
+
+def segmentation_table(records: list[dict]) -> str:
+    """Markdown: BEV segmentation IoU per method and fraction, paired gain vs scratch (``full`` runs).
+
+    Empty when the runs have no ``BEVSegMetric`` figures.
+    """
+    full = full_runs(records)
+    metrics = seg_metrics(full)
+    if not metrics:
+        return ''
+    table = aggregate(full, metrics)
+    paired = paired_differences(full, metrics)
+    names = [m.replace('IoU_', '') + ' IoU' if m.startswith('IoU_') else 'mIoU' for m in metrics]
+    lines = [
+        '## BEV segmentation (BEVSegMetric, IoU in %; gains paired vs scratch)',
+        '',
+        '| method | labels | seeds | '
+        + ' | '.join(names)
+        + ' | '
+        + ' | '.join(f'{n} gain [95% CI]' for n in names[:2])
+        + ' |',
+        '|---|---|---|' + '---|' * (len(names) + 2),
+    ]
+    for method, fraction in sorted(table, key=lambda k: (k[0] != SCRATCH, k[0], k[1])):
+        row = table[(method, fraction)]
+        diff = paired.get((method, fraction))
+        gains = [_ci(diff[m]) if diff else '-' for m in metrics[:2]]
+        values = ' | '.join(f'{row[m]:.2f} +- {row[f"{m}_std"]:.2f}' for m in metrics)
+        lines.append(f'| {method} | {fraction:g} | {row["n"]} | {values} | ' + ' | '.join(gains) + ' |')
+    lines += [
+        '',
+        "IoU: the max over binarisation thresholds 0.35-0.65 per class (BEVFusion's protocol), on the",
+        'validation frames; mean +- std over seeds; gains as in the detection table.',
+    ]
+    return '\n'.join(lines) + '\n'
+
+
 def weight_change_table(pretraining: dict) -> str:
     """Markdown: relative weight change of each encoder module after each pre-training."""
     rows = [(m, p['weight_change']) for m, p in sorted(pretraining.items()) if p.get('weight_change')]
@@ -315,6 +359,15 @@ def write_reports(
         runs=records,
         summary=[dict(method=m, fraction=f, **row) for (m, f), row in sorted(table.items())],
         paired_vs_scratch=_paired_json(paired),
+        summary_seg=[
+            dict(method=m, fraction=f, **row)
+            for (m, f), row in sorted(aggregate(full, seg_metrics(full)).items())
+        ]
+        if seg_metrics(full)
+        else [],
+        paired_seg_vs_scratch=_paired_json(paired_differences(full, seg_metrics(full)))
+        if seg_metrics(full)
+        else [],
         pretraining=pretraining,
         probes={m: _probe_json(p) for m, p in probes.items()},
     )
@@ -329,7 +382,13 @@ def write_reports(
         ]
     atomic_write_bytes(json.dumps(payload, indent=2, default=str).encode(), out / 'results.json')
     text = markdown_table(table, preset, model, paired, finetune_iters)
-    for extra in (strategy_table(records), weight_change_table(pretraining), probe_table(probes)):
+    extras = (
+        segmentation_table(records),
+        strategy_table(records),
+        weight_change_table(pretraining),
+        probe_table(probes),
+    )
+    for extra in extras:
         if extra:
             text += '\n' + extra
     atomic_write_bytes(text.encode(), out / 'results.md')

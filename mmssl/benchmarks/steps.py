@@ -88,3 +88,41 @@ def summarise_nuscenes_metrics(metrics: dict) -> dict:
         mAP=100 * float(mean_ap),
         per_class_AP={c: 100 * sum(v) / len(v) for c, v in sorted(per_class.items())},
     )
+
+
+def evaluator_data_options(cfg, key: str, data_root: str, ann_file: str) -> list[str]:
+    """``--cfg-options`` pointing a config's evaluator ``key`` (``'val_evaluator'``) at a dataset.
+
+    A single evaluator gets ``key.data_root`` / ``key.ann_file``; a list of evaluators (e.g.
+    ``NuScenesMetric`` + ``BEVSegMetric``) gets ``key.<i>.*`` for each entry that reads the
+    dataset itself (one with an ``ann_file``).
+    """
+    evaluator = cfg.get(key)
+    if isinstance(evaluator, (list, tuple)):
+        idx = [i for i, e in enumerate(evaluator) if 'ann_file' in e]
+        return [
+            f'{key}.{i}.{name}={value}'
+            for i in idx
+            for name, value in (('data_root', data_root), ('ann_file', ann_file))
+        ]
+    return [f'{key}.data_root={data_root}', f'{key}.ann_file={ann_file}']
+
+
+def summarise_bev_seg_metrics(metrics: dict) -> dict:
+    """BEV segmentation IoUs (in %) from ``BEVSegMetric`` output, or ``{}`` without it.
+
+    Returns:
+        ``dict(seg_mIoU=..., seg_IoU={class: ...}, IoU_<class>=...)``: the per-class values also
+        as flat keys, so the paired statistics treat them like NDS and mAP.
+    """
+    per_class = {
+        k.rsplit('/', 2)[-2]: 100 * float(v)
+        for k, v in metrics.items()
+        if k.startswith('BEVSeg/') and k.endswith('/IoU')
+    }
+    miou = metrics.get('BEVSeg/mIoU')
+    if miou is None:
+        return {}
+    out = dict(seg_mIoU=100 * float(miou), seg_IoU=per_class)
+    out.update({f'IoU_{c}': v for c, v in per_class.items()})
+    return out

@@ -27,6 +27,12 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
 )
+# detection (NuScenesMetric of the dataset base) and BEV segmentation IoU
+val_evaluator = [
+    {{_base_.val_evaluator}},
+    dict(type='BEVSegMetric', classes=['vehicle', 'pedestrian', 'barrier']),
+]
+test_evaluator = val_evaluator
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval={{_base_.max_iters}}, by_epoch=False))
@@ -75,6 +81,22 @@ model = dict(
             out_size_factor=out_size_factor,
             voxel_size=voxel_size[:2],
         ),
+    ),
+    # BEV segmentation beside detection (as the tiny BEVFusion), evaluated by BEVSegMetric: OccFeat's
+    # downstream task (vehicle IoU); targets are the boxes rasterised on 2 m cells
+    seg_head=dict(
+        type='BEVSegHead',
+        in_channels=64,
+        classes=['vehicle', 'pedestrian', 'barrier'],
+        class_groups=dict(
+            vehicle=['car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'motorcycle', 'bicycle']
+        ),
+        dataset_classes={{_base_.class_names}},
+        input_range=[-25.6, -51.2, 25.6, 51.2],
+        xbound=[-25.0, 25.0, 2.0],
+        ybound=[-50.0, 50.0, 2.0],
+        channels=16,
+        num_convs=1,
     ),
     train_cfg=dict(
         pts=dict(
