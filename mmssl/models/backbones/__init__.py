@@ -2,5 +2,6 @@
 
 from .multimodal import MultiModalEncoderMixin
 from .multiview import multiview_image_features
+from .vit import DINOv2ImageBackbone
 
-__all__ = ['MultiModalEncoderMixin', 'multiview_image_features']
+__all__ = ['DINOv2ImageBackbone', 'MultiModalEncoderMixin', 'multiview_image_features']

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Sequence, Tuple
 
-from torch import Tensor
+from torch import Tensor, nn
 
+from mmssl.models.utils.pretrained_init import InitReport
 from mmssl.registry import MODELS
 
 from .image_teacher import (
@@ -75,61 +76,13 @@ class DINOv2Teacher(FrozenImageTeacher):
         **kwargs: Any,
     ) -> None:
         super().__init__(input_size=input_size, **kwargs)
-        import timm
-        from timm.models.vision_transformer import checkpoint_filter_fn
-
-        if arch not in DINOV2_ARCHS:
-            raise ValueError(f'arch must be one of {DINOV2_ARCHS}, got {arch!r}')
-        if 'pretrained' in (arch_kwargs or {}):
-            raise ValueError(
-                'DINOv2Teacher never downloads: drop pretrained from arch_kwargs, set checkpoint='
-            )
         self.arch, self.checkpoint = arch, str(checkpoint)
         self.patch_size = 14
         self._check_input_size(self.patch_size)
-        with no_download():
-            self.vit = timm.create_model(
-                arch,
-                pretrained=False,
-                img_size=self.input_size,
-                num_classes=0,
-                dynamic_img_size=False,
-                **(arch_kwargs or {}),
-            )
+        self.vit, self.load_report, self.layout = build_dinov2(arch, self.input_size, checkpoint, arch_kwargs)
         if not -len(self.vit.blocks) <= self.layer < len(self.vit.blocks):
             raise ValueError(f'layer {self.layer} out of range for {len(self.vit.blocks)} blocks')
-        state = strip_prefixes(read_weights_file(checkpoint, DINOV2_EXPECTED), ('module.', 'backbone.'))
-        if 'mask_token' in state:
-            layout = 'official DINOv2'
-        elif 'patch_embed.proj.weight' in state and 'blocks.0.norm1.weight' in state:
-            layout = 'timm'
-        else:
-            raise ValueError(
-                f'teacher weights file {checkpoint}: keys match neither accepted layout '
-                f'(first keys: {list(state)[:5]}); expected {DINOV2_EXPECTED}'
-            )
-        self._check_pos_embed(state, checkpoint)
-        # timm's filter drops mask_token, maps ViT-g's SwiGLU and registers, resamples pos_embed
-        state = checkpoint_filter_fn(dict(state), self.vit)
-        self.load_report = load_teacher_state(
-            self.vit, state, self.checkpoint, layout, ignored=int(layout.startswith('official'))
-        )
-        self.layout = layout
         self._freeze()
-
-    def _check_pos_embed(self, state: Dict[str, Tensor], checkpoint: str) -> None:
-        pos = state.get('pos_embed')
-        if pos is None:
-            return
-        # the official files always hold the CLS position (also with registers); timm's reg4 models none
-        prefix = 1 if 'mask_token' in state else int(not getattr(self.vit, 'no_embed_class', False))
-        tokens = pos.shape[1] - prefix
-        grid = self.vit.patch_embed.grid_size
-        if tokens != grid[0] * grid[1] and math.isqrt(tokens) ** 2 != tokens:
-            raise ValueError(
-                f'teacher weights file {checkpoint}: pos_embed has {tokens} patch positions, neither the '
-                f'teacher grid {grid} nor a square grid; save it at a square resolution or at input_size'
-            )
 
     @property
     def out_channels(self) -> int:
@@ -146,3 +99,79 @@ class DINOv2Teacher(FrozenImageTeacher):
             output_fmt='NCHW',
             intermediates_only=True,
         )[0]
+
+
+def build_dinov2(
+    arch: str,
+    input_size: Sequence[int],
+    checkpoint: str | None,
+    arch_kwargs: Dict[str, Any] | None = None,
+) -> Tuple[nn.Module, InitReport | None, str | None]:
+    """A timm DINOv2 ViT at ``input_size``, with the weights of a local file (never downloaded).
+
+    Shared by :class:`DINOv2Teacher` and the trainable
+    :class:`~mmssl.models.backbones.DINOv2ImageBackbone`. See :class:`DINOv2Teacher` for the
+    accepted layouts and how ``pos_embed`` is resampled.
+
+    Args:
+        arch: one of :data:`DINOV2_ARCHS`.
+        input_size: ``(H, W)``, multiples of 14.
+        checkpoint: local weights file; None keeps timm's random init (report and layout None).
+        arch_kwargs: extra timm arguments; ``pretrained`` is refused.
+
+    Returns:
+        ``(vit, load report, layout)``.
+    """
+    import timm
+    from timm.models.vision_transformer import checkpoint_filter_fn
+
+    if arch not in DINOV2_ARCHS:
+        raise ValueError(f'arch must be one of {DINOV2_ARCHS}, got {arch!r}')
+    if 'pretrained' in (arch_kwargs or {}):
+        raise ValueError(
+            'DINOv2 models are never downloaded: drop pretrained from arch_kwargs, set checkpoint='
+        )
+    with no_download():
+        vit = timm.create_model(
+            arch,
+            pretrained=False,
+            img_size=tuple(input_size),
+            num_classes=0,
+            dynamic_img_size=False,
+            **(arch_kwargs or {}),
+        )
+    if checkpoint is None:
+        return vit, None, None
+    state = strip_prefixes(read_weights_file(checkpoint, DINOV2_EXPECTED), ('module.', 'backbone.'))
+    if 'mask_token' in state:
+        layout = 'official DINOv2'
+    elif 'patch_embed.proj.weight' in state and 'blocks.0.norm1.weight' in state:
+        layout = 'timm'
+    else:
+        raise ValueError(
+            f'teacher weights file {checkpoint}: keys match neither accepted layout '
+            f'(first keys: {list(state)[:5]}); expected {DINOV2_EXPECTED}'
+        )
+    _check_pos_embed(vit, state, str(checkpoint))
+    # timm's filter drops mask_token, maps ViT-g's SwiGLU and registers, resamples pos_embed
+    state = checkpoint_filter_fn(dict(state), vit)
+    report = load_teacher_state(
+        vit, state, str(checkpoint), layout, ignored=int(layout.startswith('official'))
+    )
+    return vit, report, layout
+
+
+def _check_pos_embed(vit: nn.Module, state: Dict[str, Tensor], checkpoint: str) -> None:
+    """A file's ``pos_embed`` must be on the model's grid or on a square one (resampled)."""
+    pos = state.get('pos_embed')
+    if pos is None:
+        return
+    # the official files always hold the CLS position (also with registers); timm's reg4 models none
+    prefix = 1 if 'mask_token' in state else int(not getattr(vit, 'no_embed_class', False))
+    tokens = pos.shape[1] - prefix
+    grid = vit.patch_embed.grid_size
+    if tokens != grid[0] * grid[1] and math.isqrt(tokens) ** 2 != tokens:
+        raise ValueError(
+            f'teacher weights file {checkpoint}: pos_embed has {tokens} patch positions, neither the '
+            f'teacher grid {grid} nor a square grid; save it at a square resolution or at input_size'
+        )
