@@ -51,7 +51,9 @@ def _expected(road_y: np.ndarray, divider_width: float) -> np.ndarray:
     to 13.5; lines at |y| = 0.12 (double centre line), 3.5 (lanes), 6.8 (road edges)."""
     ay = np.abs(road_y)
     lines = np.abs(ay[..., None] - np.array([0.12, 3.5, 6.8])).min(-1)
-    return np.stack([ay < 7.0, (ay >= 7.0) & (ay < 9.5), (ay >= 9.5) & (ay < 13.5), lines < divider_width / 2])
+    return np.stack(
+        [ay < 7.0, (ay >= 7.0) & (ay < 9.5), (ay >= 9.5) & (ay < 13.5), lines < divider_width / 2]
+    )
 
 
 @pytest.fixture
