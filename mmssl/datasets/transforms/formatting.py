@@ -15,8 +15,8 @@ from mmssl.registry import TRANSFORMS
 #: Meta keys of the data contract added to MMDet3D's defaults.
 SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img', 'ori_img_shape')
 
-#: Label keys packed here rather than by ``Pack3DDetInputs``: results key -> data-sample field.
-#: ``gt_bev_seg`` ``(K, Y, X)`` bool (``LoadBEVMapSegmentation``) -> ``gt_bev_seg.masks``.
+#: Label key packed here rather than by ``Pack3DDetInputs`` (which refuses unknown keys): the
+#: ``(K, Y, X)`` bool BEV masks of ``LoadBEVMapSegmentation``, packed as ``gt_bev_seg.masks``.
 BEV_SEG_KEY = 'gt_bev_seg'
 
 #: Results keys packed into ``data_sample.ssl_targets`` when present.
