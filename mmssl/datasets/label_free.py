@@ -3,8 +3,10 @@
 Self-supervised pre-training must not see annotations: no ground-truth database sampling
 (``ObjectSample``, the "GT-paste" augmentation), no box-dependent augmentation or filtering
 (``ObjectNoise``, ``ObjectRangeFilter``, ``ObjectNameFilter``, ``BackgroundPointsFilter``), no
-annotation loading (``LoadAnnotations3D`` and any other subclass of MMCV's ``LoadAnnotations``)
-and no ``gt_*`` key packed for the model.
+annotation loading (``LoadAnnotations3D`` and any other subclass of MMCV's ``LoadAnnotations``),
+no label rasterisation (``LoadBEVMapSegmentation``: map layers are labels) and no ``gt_*`` key
+(e.g. ``gt_bboxes_3d``, ``gt_bev_seg``) packed for the model, as a label (``keys``) or as a target
+(``ssl_keys``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def label_dependent_transforms() -> tuple[type, ...]:
         ObjectSample,
     )
 
+    from mmssl.datasets.transforms import LoadBEVMapSegmentation
+
     return (
         LoadAnnotations,
         ObjectSample,
@@ -31,7 +35,20 @@ def label_dependent_transforms() -> tuple[type, ...]:
         ObjectRangeFilter,
         ObjectNameFilter,
         BackgroundPointsFilter,
+        LoadBEVMapSegmentation,
     )
+
+
+#: Results keys starting with this prefix are labels (``gt_bboxes_3d``, ``gt_labels_3d``,
+#: ``gt_bev_seg``, ...): a pre-training pipeline must not pack any.
+LABEL_KEY_PREFIX = 'gt_'
+
+
+def _listed(value: Any) -> list:
+    """The items of a ``keys``-like value (a list or tuple); nothing for a string, mapping or None."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
+        return list(value)
+    return []
 
 
 def _resolve(type_: Any) -> type | None:
@@ -87,20 +104,19 @@ def check_label_free_pipeline(pipeline_cfg: Sequence[Any], extra_forbidden: Sequ
                     'cannot certify the pipeline label-free'
                 )
             name = item['type'] if isinstance(item['type'], str) else cls.__name__
-            keys = item.get('keys', ())
+            keys = _listed(item.get('keys')) + _listed(item.get('ssl_keys'))
         else:
             cls = type(item)
             name = cls.__name__
-            keys = getattr(item, 'keys', ())
+            keys = _listed(getattr(item, 'keys', None)) + _listed(getattr(item, 'ssl_keys', None))
         if issubclass(cls, forbidden):
             raise ValueError(
                 f'{loc}: {name} ({cls.__module__}.{cls.__qualname__}) depends on ground-truth '
                 'labels and must not be in a pre-training pipeline'
             )
-        if isinstance(keys, Iterable) and not isinstance(keys, (str, Mapping)):
-            gt_keys = [k for k in keys if isinstance(k, str) and k.startswith('gt_')]
-            if gt_keys:
-                raise ValueError(
-                    f'{loc}: {name} packs label keys {gt_keys}; a pre-training '
-                    'pipeline must not pass labels to the model'
-                )
+        gt_keys = [k for k in keys if isinstance(k, str) and k.startswith(LABEL_KEY_PREFIX)]
+        if gt_keys:
+            raise ValueError(
+                f'{loc}: {name} packs label keys {gt_keys}; a pre-training '
+                'pipeline must not pass labels to the model'
+            )

@@ -31,6 +31,22 @@ def test_checker_rejects_label_dependent_transforms(bad):
         check_label_free_pipeline([LOAD, bad])
 
 
+def test_checker_rejects_bev_map_targets():
+    """Map masks are labels: neither their transform nor the packed key pass the check."""
+    targets = dict(type='LoadBEVMapSegmentation', classes=['drivable_area'])
+    with pytest.raises(ValueError, match=r'pipeline\[1\]: LoadBEVMapSegmentation .*ground-truth'):
+        check_label_free_pipeline([LOAD, targets, dict(type='PackSSLInputs')])
+    with pytest.raises(ValueError, match=r"label keys \['gt_bev_seg'\]"):
+        check_label_free_pipeline([LOAD, dict(type='PackSSLInputs', keys=['points', 'gt_bev_seg'])])
+    with pytest.raises(ValueError, match=r"label keys \['gt_bev_seg'\]"):
+        check_label_free_pipeline([LOAD, dict(type='PackSSLInputs', ssl_keys=['bev_depth', 'gt_bev_seg'])])
+    with pytest.raises(ValueError, match='LoadBEVMapSegmentation'):
+        check_label_free_pipeline([TRANSFORMS.build(targets)])
+    built = TRANSFORMS.build(dict(type='PackSSLInputs', ssl_keys=['gt_bev_seg']))
+    with pytest.raises(ValueError, match='gt_bev_seg'):
+        check_label_free_pipeline([built])
+
+
 def test_checker_nested_packed_labels_and_objects():
     nested = dict(
         type='mmdet3d.MultiScaleFlipAug3D',

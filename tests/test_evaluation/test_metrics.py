@@ -38,6 +38,25 @@ def test_bev_seg_iou_known_answer():
         metric.process({}, [_sample(torch.zeros(1, 2, 3), full)])
 
 
+def test_bev_seg_metric_named_means_over_class_subsets():
+    gt = torch.zeros(3, 2, 2, dtype=torch.bool)
+    gt[:, 0] = True  # 2 cells per class
+    prob = torch.zeros(3, 2, 2)
+    prob[0, 0] = 0.9  # vehicle: IoU 1
+    prob[1, 0, 0] = 0.9  # drivable: IoU 1/2
+    prob[2] = 0.9  # divider: IoU 2/4
+    prob[2, 0, 0] = 0.0  # -> 1 TP, 2 FP, 1 FN: IoU 1/4
+    classes = ['vehicle', 'drivable_area', 'divider']
+    metric = BEVSegMetric(classes=classes, thresholds=[0.5], mean_groups=dict(map_mIoU=classes[1:]))
+    metric.process({}, [_sample(prob, gt)])
+    out = metric.compute_metrics(metric.results)
+    assert out['vehicle/IoU'] == pytest.approx(1.0) and out['divider/IoU'] == pytest.approx(0.25)
+    assert out['mIoU'] == pytest.approx((1 + 0.5 + 0.25) / 3)
+    assert out['map_mIoU'] == pytest.approx((0.5 + 0.25) / 2)
+    with pytest.raises(ValueError, match=r"mean_groups\['map_mIoU'\].*\['walkway'\]"):
+        BEVSegMetric(classes=classes, mean_groups=dict(map_mIoU=['walkway']))
+
+
 def _gt_predictions(info_file):
     with open(info_file, 'rb') as f:
         infos = pickle.load(f)

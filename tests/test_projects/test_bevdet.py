@@ -47,3 +47,17 @@ def test_camera_only_is_enforced_and_full_config_loads():
     bad = dict(cfg.model, pts_middle_encoder=dict(type='mmdet3d.SparseEncoder'))
     with pytest.raises(ValueError, match='camera-only'):
         MODELS.build(bad)
+
+
+def test_map_segmentation_variant(synthetic_world):
+    """Camera-only BEVDet takes BEVFusion's seg head; same pipelines as the BEVFusion map config."""
+    from mmengine.config import Config
+
+    torch.manual_seed(0)
+    model, cfg = build_from_config(CONFIGS / 'bevdet_seg_map_tiny_synthetic.py')
+    assert model.bbox_head is None and not model.with_lidar
+    fusion = Config.fromfile(str(REPO / 'projects/BEVFusion/configs/bevfusion_seg_map_tiny_synthetic.py'))
+    assert cfg.train_pipeline == fusion.train_pipeline and cfg.test_pipeline == fusion.test_pipeline
+    assert cfg.val_evaluator == fusion.val_evaluator
+    losses = check_loss_and_gradients(model, dataset_batch(cfg, synthetic_world, 'train'))
+    assert set(losses) == {f'loss_seg_{name}' for name in cfg.seg_classes}

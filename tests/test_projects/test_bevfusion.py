@@ -134,3 +134,30 @@ def test_segmentation_only_config(nuscenes_demo_dir):
     with torch.no_grad():
         out = model.test_step(batch)
     assert 'pred_instances_3d' not in out[0] and out[0].pred_bev_seg.prob.shape == (3, 50, 25)
+
+
+def test_map_segmentation_config_on_the_synthetic_world(synthetic_world):
+    """Map-layer targets from the pipeline train and evaluate the 5-class head (BEVSegMetric)."""
+    from mmssl.evaluation import BEVSegMetric
+    from mmssl.registry import METRICS
+
+    torch.manual_seed(0)
+    model, cfg = build_from_config(REPO / 'projects/BEVFusion/configs/bevfusion_seg_map_tiny_synthetic.py')
+    losses = check_loss_and_gradients(model, dataset_batch(cfg, synthetic_world, 'train', indices=(0, 1)))
+    assert set(losses) == {f'loss_seg_{name}' for name in cfg.seg_classes}
+    model.eval()
+    with torch.no_grad():
+        out = model.test_step(dataset_batch(cfg, synthetic_world, 'val'))
+    assert out[0].pred_bev_seg.prob.shape == out[0].gt_bev_seg.masks.shape == (5, 100, 50)
+    assert out[0].gt_bev_seg.masks[1].any()  # drivable area from the road frames
+    metric = METRICS.build(cfg.val_evaluator)
+    assert isinstance(metric, BEVSegMetric)
+    metric.process({}, out)
+    scores = metric.compute_metrics(metric.results)
+    assert {'vehicle/IoU', 'divider/IoU', 'mIoU', 'map_mIoU'} <= set(scores)
+    # without map targets the head cannot build the map classes' targets from boxes
+    del out[0].gt_bev_seg
+    with pytest.raises(
+        KeyError, match=r"\['drivable_area', 'carpark_area', 'walkway', 'divider'\].*gt_bev_seg"
+    ):
+        model.seg_head.get_targets(out, torch.device('cpu'))

@@ -11,6 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from .raycast import GROUND, RayHits
+from .road import (
+    CENTRE_LINE_HALF_WIDTH,
+    CENTRE_LINE_OFFSET,
+    DASH_LENGTH,
+    DASH_PERIOD,
+    EDGE_LINE_HALF_WIDTH,
+    EDGE_LINE_INSET,
+    LANE_LINE_HALF_WIDTH,
+    PARKING_OUTER,
+    ROAD_HALF_WIDTH,
+    WALKWAY_OUTER,
+)
 from .scene import BUILDING, CLASS_SPECS, LANE_WIDTH, SceneLayout
 
 __all__ = ['shade_camera', 'lidar_intensity']
@@ -66,32 +78,35 @@ def _box_pattern(pattern: np.ndarray, local: np.ndarray, axis: np.ndarray, half:
 
 
 def _ground_material(xy_road: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Albedo (P, 3) and reflectivity (P,) of ground points given in road coordinates (P, 2)."""
+    """Albedo (P, 3) and reflectivity (P,) of ground points given in road coordinates (P, 2).
+
+    The bands and lines are those of :mod:`.road` (also the map layers of ``road_frames.json``).
+    """
     x, y = xy_road[:, 0], xy_road[:, 1]
     ay = np.abs(y)
     noise = _hash_noise(np.floor(x / 0.7), np.floor(y / 0.7)) - 0.5
     albedo = np.empty((len(x), 3))
     reflect = np.empty(len(x))
-    road = ay < 2 * LANE_WIDTH
+    road = ay < ROAD_HALF_WIDTH
     albedo[:] = np.array([0.30, 0.30, 0.32])
     reflect[:] = 0.06
     # Lane markings: dashed lane separators, double centre line, solid road edges.
-    dashed = (np.abs(ay - LANE_WIDTH) < 0.08) & (np.mod(x, 9.0) < 3.0)
-    centre = np.abs(ay - 0.12) < 0.06
-    edge = np.abs(ay - 2 * LANE_WIDTH + 0.2) < 0.1
+    dashed = (np.abs(ay - LANE_WIDTH) < LANE_LINE_HALF_WIDTH) & (np.mod(x, DASH_PERIOD) < DASH_LENGTH)
+    centre = np.abs(ay - CENTRE_LINE_OFFSET) < CENTRE_LINE_HALF_WIDTH
+    edge = np.abs(ay - ROAD_HALF_WIDTH + EDGE_LINE_INSET) < EDGE_LINE_HALF_WIDTH
     white = road & (dashed | edge)
     albedo[white] = 0.9
     reflect[white] = 0.5
     yellow = road & centre
     albedo[yellow] = np.array([0.85, 0.7, 0.15])
     reflect[yellow] = 0.45
-    parking = (ay >= 2 * LANE_WIDTH) & (ay < 9.5)
+    parking = (ay >= ROAD_HALF_WIDTH) & (ay < PARKING_OUTER)
     albedo[parking] = np.array([0.24, 0.24, 0.26])
-    slab = (np.mod(x, 2.0) < 0.06) | (np.mod(ay - 9.5, 2.0) < 0.06)
-    walk = (ay >= 9.5) & (ay < 13.5)
+    slab = (np.mod(x, 2.0) < 0.06) | (np.mod(ay - PARKING_OUTER, 2.0) < 0.06)
+    walk = (ay >= PARKING_OUTER) & (ay < WALKWAY_OUTER)
     albedo[walk] = np.where(slab[walk, None], 0.45, 0.62)
     reflect[walk] = 0.15
-    grass = ay >= 13.5
+    grass = ay >= WALKWAY_OUTER
     albedo[grass] = np.array([0.25, 0.45, 0.18])
     reflect[grass] = 0.1
     albedo *= (1.0 + 0.25 * noise)[:, None]

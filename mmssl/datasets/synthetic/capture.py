@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from .appearance import lidar_intensity, shade_camera
+from .maps import ROAD_FRAME_KEY, road_frame_record
 from .raycast import MISS, BoxSet
 from .scene import CLASS_SPECS, SceneLayout, sample_scene_layout
 from .sensors import CAMERA_NAMES, LidarSpec, SensorRig, make_rig, render_camera, scan_lidar
 from .tables import LOCATIONS, WorldTables, attribute_name, visibility_token
 
-__all__ = ['CaptureConfig', 'capture_scene']
+__all__ = ['CaptureConfig', 'capture_scene', 'scene_layout']
 
 KEYFRAME_US = 500_000
 SWEEP_US = 50_000
@@ -188,6 +189,27 @@ def _write_lidar(path: Path, points: np.ndarray, intensity: np.ndarray, ring: np
     data.tofile(path)
 
 
+def scene_layout(
+    seed: int, scene_idx: int, samples_per_scene: int, sweeps_per_sample: int, objects_per_scene: int
+) -> tuple[np.random.Generator, SceneLayout]:
+    """The layout of scene ``scene_idx`` of a world: a deterministic function of these settings.
+
+    Args:
+        seed: world seed.
+        scene_idx: index of the scene in the world (its position in the sorted scene names).
+        samples_per_scene, sweeps_per_sample, objects_per_scene: the world's settings (as
+            recorded in ``synthetic_world.json``).
+
+    Returns:
+        The scene's random generator (after the layout: the rig is drawn from it next) and the
+        layout.
+    """
+    rng = np.random.default_rng([seed, scene_idx])
+    duration = (samples_per_scene - 1) * KEYFRAME_US * 1e-6
+    layout = sample_scene_layout(rng, duration, objects_per_scene, t_min=-sweeps_per_sample * SWEEP_US * 1e-6)
+    return rng, layout
+
+
 def capture_scene(
     cfg: CaptureConfig,
     tables: WorldTables,
@@ -205,15 +227,14 @@ def capture_scene(
         on_sample: called after each keyframe (progress reporting).
 
     Returns:
-        Records of the scene: table name -> list of records.
+        Records of the scene: table name -> list of records, and under
+        :data:`~.maps.ROAD_FRAME_KEY` the scene's road frame (one ``road_frames.json`` entry).
     """
     import cv2
 
-    rng = np.random.default_rng([cfg.seed, scene_idx])
     num = cfg.samples_per_scene
-    duration = (num - 1) * KEYFRAME_US * 1e-6
-    layout = sample_scene_layout(
-        rng, duration, cfg.objects_per_scene, t_min=-cfg.sweeps_per_sample * SWEEP_US * 1e-6
+    rng, layout = scene_layout(
+        cfg.seed, scene_idx, cfg.samples_per_scene, cfg.sweeps_per_sample, cfg.objects_per_scene
     )
     rig = make_rig(rng, cfg.img_size, cfg.lidar)
     w = _SceneWriter(cfg, tables, scene_idx, name)
@@ -310,6 +331,7 @@ def capture_scene(
         if on_sample is not None:
             on_sample()
     _add_annotations(w, layout, sample_tokens, annotated, in_range, num_pts, vis_pix, vis_area)
+    w.records[ROAD_FRAME_KEY] = [road_frame_record(layout, scene_idx, name, w.tok('scene'), sample_tokens)]
     w.records['scene'].append(
         dict(
             token=w.tok('scene'),

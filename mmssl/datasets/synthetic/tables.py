@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .maps import ROAD_FRAME_KEY, write_road_frames
 from .scene import CLASS_SPECS
 from .sensors import CAMERA_NAMES
 
@@ -92,6 +93,8 @@ class WorldTables:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.tables: dict[str, list[dict]] = {name: [] for name in TABLE_NAMES}
+        #: One road-frame record per scene (``maps/road_frames.json``, see :mod:`.maps`).
+        self.road_frames: list[dict] = []
         self.tables['category'] = [
             dict(
                 token=self.category_token(i),
@@ -131,12 +134,15 @@ class WorldTables:
         return self.token('sensor', channel)
 
     def extend(self, records: dict[str, list[dict]]) -> None:
-        """Append the records of one scene (table name -> records)."""
+        """Append the records of one scene (table name -> records; its road frame under
+        :data:`~.maps.ROAD_FRAME_KEY`)."""
         for name, rows in records.items():
-            self.tables[name].extend(rows)
+            target = self.road_frames if name == ROAD_FRAME_KEY else self.tables[name]
+            target.extend(rows)
 
     def write(self, root: Path, version: str, map_size: int = 64) -> None:
-        """Write ``root/version/*.json`` and one small semantic-prior map mask per location.
+        """Write ``root/version/*.json``, one small semantic-prior map mask per location and the
+        scenes' road frames ``root/maps/road_frames.json`` (the map layers, see :mod:`.maps`).
 
         Args:
             root: dataset root.
@@ -164,3 +170,4 @@ class WorldTables:
         for name in TABLE_NAMES:
             with open(table_dir / f'{name}.json', 'w') as f:
                 json.dump(self.tables[name], f)
+        write_road_frames(root, self.seed, self.road_frames)

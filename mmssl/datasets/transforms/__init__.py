@@ -10,6 +10,7 @@ from .loading import (
     LoadSSLPointsFromMultiSweeps,
     SSLPointsRangeFilter,
 )
+from .map_targets import LoadBEVMapSegmentation
 from .masking import BEVGuidedMask, ImagePatchMask, LidarVoxelMask
 from .targets import BEVDepthHeightTarget, DepthMapTarget, OccupancyTarget, PointToPixelTarget
 
@@ -22,6 +23,7 @@ __all__ = [
     'ImageAug3D',
     'SSLGlobalRotScaleTrans',
     'SSLRandomFlip3D',
+    'LoadBEVMapSegmentation',
     'LoadSSLMultiViewImages',
     'LoadSSLPointsFromFile',
     'LoadSSLPointsFromMultiSweeps',

@@ -8,12 +8,16 @@ import numpy as np
 import torch
 from mmdet3d.datasets.transforms import Pack3DDetInputs
 from mmdet3d.structures.points import BasePoints
-from mmengine.structures import BaseDataElement
+from mmengine.structures import BaseDataElement, PixelData
 
 from mmssl.registry import TRANSFORMS
 
 #: Meta keys of the data contract added to MMDet3D's defaults.
 SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img', 'ori_img_shape')
+
+#: Label key packed here rather than by ``Pack3DDetInputs`` (which refuses unknown keys): the
+#: ``(K, Y, X)`` bool BEV masks of ``LoadBEVMapSegmentation``, packed as ``gt_bev_seg.masks``.
+BEV_SEG_KEY = 'gt_bev_seg'
 
 #: Results keys packed into ``data_sample.ssl_targets`` when present.
 SSL_TARGET_KEYS = (
@@ -48,7 +52,9 @@ class PackSSLInputs(Pack3DDetInputs):
       arrays of the augmented geometry.
     * ``data_sample.ssl_targets``: ``BaseDataElement`` with every key of ``ssl_keys`` present in
       the results, as tensors (see :data:`SSL_TARGET_KEYS`).
-    * Labels (``gt_*`` keys) only if listed in ``keys`` (downstream detection).
+    * Labels (``gt_*`` keys) only if listed in ``keys`` (downstream detection); ``'gt_bev_seg'``
+      (BEV segmentation masks ``(K, Y, X)``) becomes ``data_sample.gt_bev_seg.masks``, a bool
+      tensor in a ``PixelData``.
 
     Args:
         keys: Input/label keys, as for ``Pack3DDetInputs``.
@@ -78,8 +84,17 @@ class PackSSLInputs(Pack3DDetInputs):
             elif isinstance(value, np.ndarray):
                 value = torch.from_numpy(np.ascontiguousarray(value))
             targets[key] = value
+        bev_seg = results.pop(BEV_SEG_KEY, None) if BEV_SEG_KEY in self.keys else None
         packed = super().pack_single_results(results)
         packed['data_samples'].ssl_targets = BaseDataElement(**targets)
+        if bev_seg is not None:
+            masks = torch.as_tensor(np.ascontiguousarray(bev_seg)).bool()
+            if masks.ndim != 3:
+                raise ValueError(
+                    f'sample {results.get("token", "?")}: {BEV_SEG_KEY} must be (K, Y, X), '
+                    f'got shape {tuple(masks.shape)}'
+                )
+            packed['data_samples'].gt_bev_seg = PixelData(masks=masks)
         return packed
 
     def __repr__(self) -> str:

@@ -3,7 +3,8 @@
 As in BEVFusion's evaluation, each class is binarised at several thresholds, true/false
 positives and false negatives are summed over the whole evaluation set, the IoU of every
 threshold is computed, and a class's IoU is the maximum over the thresholds; mIoU is the mean
-of the class IoUs.
+of the class IoUs. Optional named means over subsets of the classes (e.g. ``map_mIoU`` over
+the map layers, leaving out ``vehicle``) are reported beside it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ class BEVSegMetric(BaseMetric):
 
     Args:
         classes: Class names (``K``) for the metric keys; default ``class0 ..``.
+        mean_groups: Extra metric key -> class names whose IoUs it averages, e.g.
+            ``dict(map_mIoU=['drivable_area', 'carpark_area', 'walkway', 'divider'])``
+            (needs ``classes``).
         thresholds: Binarisation thresholds (BEVFusion: 0.35 to 0.65 in steps of 0.05).
         collect_device, prefix: As :class:`mmengine.evaluator.BaseMetric`.
 
     Returns (``compute_metrics``):
-        ``{'<class>/IoU': float, ..., 'mIoU': float}``.
+        ``{'<class>/IoU': float, ..., 'mIoU': float, <mean_groups key>: float, ...}``.
     """
 
     default_prefix = 'BEVSeg'
@@ -43,11 +47,20 @@ class BEVSegMetric(BaseMetric):
         self,
         classes: Sequence[str] | None = None,
         thresholds: Sequence[float] = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65),
+        mean_groups: Dict[str, Sequence[str]] | None = None,
         collect_device: str = 'cpu',
         prefix: str | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.classes = list(classes) if classes is not None else None
+        self.mean_groups = {key: list(names) for key, names in (mean_groups or {}).items()}
+        for key, names in self.mean_groups.items():
+            unknown = [n for n in names if n not in (self.classes or [])]
+            if not names or unknown:
+                raise ValueError(
+                    f'BEVSegMetric mean_groups[{key!r}] = {names}: needs a non-empty subset of '
+                    f'classes {self.classes}; not in classes: {unknown}'
+                )
         self.thresholds = torch.tensor(list(thresholds), dtype=torch.float32)
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
@@ -75,4 +88,6 @@ class BEVSegMetric(BaseMetric):
             raise ValueError(f'{len(names)} class names for {len(iou)} predicted classes')
         metrics = {f'{name}/IoU': float(v) for name, v in zip(names, iou)}
         metrics['mIoU'] = float(iou.mean())
+        for key, members in self.mean_groups.items():
+            metrics[key] = float(iou[[names.index(n) for n in members]].mean())
         return metrics

@@ -76,7 +76,8 @@ class BEVSegHead(BaseModule):
         classes: Output class names (``K``).
         class_groups: For box-rasterised targets, the detection class names of each output
             class (``{'vehicle': ['car', 'truck', ...]}``); classes not listed use their own
-            name.
+            name if it is a detection class. Any other class (e.g. a map layer such as
+            ``'drivable_area'``) has no box target: its samples need ``gt_bev_seg.masks``.
         dataset_classes: Detection class names in label order (label index -> name).
         input_range: ``(x_min, y_min, x_max, y_max)`` covered by the input BEV features.
         xbound, ybound: ``(min, max, step)`` of the output grid (BEVFusion: ``(-50, 50, 0.5)``).
@@ -111,8 +112,11 @@ class BEVSegHead(BaseModule):
         self.classes = list(classes)
         self.dataset_classes = list(dataset_classes)
         groups = class_groups or {}
-        self.class_labels = []
+        self.class_labels: List[List[int] | None] = []
         for name in self.classes:
+            if name not in groups and name not in self.dataset_classes:
+                self.class_labels.append(None)  # a map layer: targets from gt_bev_seg only
+                continue
             members = list(groups.get(name, [name]))
             unknown = [m for m in members if m not in self.dataset_classes]
             if unknown:
@@ -182,7 +186,9 @@ class BEVSegHead(BaseModule):
 
     def has_targets(self, sample) -> bool:
         """Whether :meth:`get_targets` can build this sample's target."""
-        return 'gt_bev_seg' in sample or self._gt_boxes(sample) is not None
+        if 'gt_bev_seg' in sample:
+            return True
+        return all(ids is not None for ids in self.class_labels) and self._gt_boxes(sample) is not None
 
     def get_targets(self, batch_data_samples: list, device: torch.device) -> Tensor:
         """Binary targets ``(B, K, Y, X)`` (see the module docstring for their source)."""
@@ -192,6 +198,13 @@ class BEVSegHead(BaseModule):
                 masks = sample.gt_bev_seg.masks.to(device).float()
             else:
                 gt = self._gt_boxes(sample)
+                no_box_target = [n for n, ids in zip(self.classes, self.class_labels) if ids is None]
+                if no_box_target:
+                    raise KeyError(
+                        f'sample {sample.metainfo.get("sample_idx", "?")}: classes {no_box_target} '
+                        'are not box classes and need gt_bev_seg.masks (e.g. LoadBEVMapSegmentation '
+                        "in the pipeline and 'gt_bev_seg' in PackSSLInputs' keys)"
+                    )
                 if gt is None:
                     raise KeyError(
                         f'sample {sample.metainfo.get("sample_idx", "?")}: BEV segmentation '
