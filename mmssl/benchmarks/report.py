@@ -155,11 +155,15 @@ def strategy_table(records: list[dict]) -> str:
 
 
 def seg_metrics(records: list[dict]) -> list[str]:
-    """The BEV segmentation keys every run holds (``seg_mIoU`` then ``IoU_<class>``), or ``[]``."""
+    """The BEV segmentation keys every run holds, or ``[]``: ``IoU_vehicle`` (if any), ``seg_map_mIoU``
+    (if reported), ``seg_mIoU``, the other ``IoU_<class>``. The first two get gain columns."""
     if not records or not all('seg_mIoU' in r for r in records):
         return []
     classes = [k for k in records[0] if k.startswith('IoU_')]
-    return ['seg_mIoU', *(k for k in classes if all(k in r for r in records))]
+    # vehicle first (OccFeat's headline), then the map mean, then the other classes
+    classes.sort(key=lambda k: k != 'IoU_vehicle')
+    means = ['seg_map_mIoU'] if all('seg_map_mIoU' in r for r in records) else []
+    return [*classes[:1], *means, 'seg_mIoU', *(k for k in classes[1:] if all(k in r for r in records))]
 
 
 def segmentation_table(records: list[dict]) -> str:
@@ -173,7 +177,9 @@ def segmentation_table(records: list[dict]) -> str:
         return ''
     table = aggregate(full, metrics)
     paired = paired_differences(full, metrics)
-    names = [m.replace('IoU_', '') + ' IoU' if m.startswith('IoU_') else 'mIoU' for m in metrics]
+    names = [
+        m.replace('IoU_', '') + ' IoU' if m.startswith('IoU_') else m.replace('seg_', '') for m in metrics
+    ]
     lines = [
         '## BEV segmentation (BEVSegMetric, IoU in %; gains paired vs scratch)',
         '',

@@ -112,8 +112,9 @@ def summarise_bev_seg_metrics(metrics: dict) -> dict:
     """BEV segmentation IoUs (in %) from ``BEVSegMetric`` output, or ``{}`` without it.
 
     Returns:
-        ``dict(seg_mIoU=..., seg_IoU={class: ...}, IoU_<class>=...)``: the per-class values also
-        as flat keys, so the paired statistics treat them like NDS and mAP.
+        ``dict(seg_mIoU=..., seg_IoU={class: ...}, IoU_<class>=...)`` (and ``seg_map_mIoU`` when the
+        metric reports ``map_mIoU``): the per-class values also as flat keys, so the paired
+        statistics treat them like NDS and mAP.
     """
     per_class = {
         k.rsplit('/', 2)[-2]: 100 * float(v)
@@ -124,5 +125,7 @@ def summarise_bev_seg_metrics(metrics: dict) -> dict:
     if miou is None:
         return {}
     out = dict(seg_mIoU=100 * float(miou), seg_IoU=per_class)
+    if 'BEVSeg/map_mIoU' in metrics:  # BEVSegMetric(mean_groups=dict(map_mIoU=...))
+        out['seg_map_mIoU'] = 100 * float(metrics['BEVSeg/map_mIoU'])
     out.update({f'IoU_{c}': v for c, v in per_class.items()})
     return out
