@@ -59,10 +59,11 @@ from .steps import (
     compute_record,
     evaluator_data_options,
     frac_tag,
+    headline,
     last_checkpoint,
     log,
     run_logged,
-    summarise_bev_seg_metrics,
+    summarise_downstream_metrics,
     summarise_nuscenes_metrics,
     trainable_total,
     write_json,
@@ -441,8 +442,7 @@ class LabelEfficiencyBenchmark:
             strategy=strategy,
             fraction=fraction,
             seed=seed,
-            **summarise_nuscenes_metrics(metrics),
-            **summarise_bev_seg_metrics(metrics),
+            **summarise_downstream_metrics(metrics),
             finetune_iters=self.finetune_iterations(),
             wall_s=round(time.time() - t0, 1),
             device_hours=compute.get('device_hours_total'),
@@ -531,8 +531,8 @@ class LabelEfficiencyBenchmark:
                     left = len(cells) - sum(f.done() for f in list(by_cell.values())) - 1
                     label = method if strategy == FULL else f'{method} ({strategy})'
                     log(
-                        f'{label} fraction {fraction:g} seed {seed} finished: NDS {record["NDS"]:.2f} '
-                        f'mAP {record["mAP"]:.2f}; {(time.time() - t0) / 60:.1f} min so far, about '
+                        f'{label} fraction {fraction:g} seed {seed} finished: {headline(record)}; '
+                        f'{(time.time() - t0) / 60:.1f} min so far, about '
                         f'{left * sum(fresh) / len(fresh) / self.jobs / 60:.0f} min of fine-tuning left'
                     )
             return record

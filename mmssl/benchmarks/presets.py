@@ -232,6 +232,16 @@ _TINY_MODELS = {
             'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
         },
     ),
+    # camera-only BEV segmentation of vehicles and the synthetic world's map layers (OccFeat's downstream
+    # task; the world needs maps/road_frames.json: tools/add_map_layers.py), no detection head
+    'bevdet_map': ModelEntry(
+        finetune_config='projects/BEVDet/configs/bevdet_seg_map_tiny_synthetic.py',
+        pretrain_configs={
+            'nsmae': 'configs/nsmae/nsmae_bevdet_tiny.py',
+            'occfeat': 'configs/occfeat/occfeat_bevdet_tiny.py',
+            'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
+        },
+    ),
     # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (measured 2026-12-01 in
     # 115 min with --jobs 3: docs/benchmarks-label-efficiency.md)
     'centerpoint': ModelEntry(

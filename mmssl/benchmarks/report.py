@@ -10,7 +10,7 @@ from pathlib import Path
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 from .presets import FULL, SCRATCH, BenchmarkPreset
-from .stats import aggregate, full_runs, paired_differences, paired_vs_full
+from .stats import METRICS, aggregate, full_runs, paired_differences, paired_vs_full
 
 __all__ = ['aggregate', 'environment_record', 'markdown_table', 'paired_differences', 'plot', 'write_reports']
 
@@ -118,8 +118,11 @@ def _ci(d: dict) -> str:
 def strategy_table(records: list[dict]) -> str:
     """Markdown: every fine-tuning strategy per method and fraction, paired gain vs ``full``.
 
-    Empty when every run is a ``full`` run (the report is then the one of the method comparison).
+    Empty when every run is a ``full`` run (the report is then the one of the method comparison),
+    and for segmentation-only models (the strategy comparison is on NDS and mAP).
     """
+    if not all('NDS' in r for r in records):
+        return ''
     table = aggregate(records, by_strategy=True)
     if {st for _, st, _ in table} <= {FULL}:
         return ''
@@ -258,9 +261,17 @@ def probe_table(probes: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: dict | None = None) -> None:
-    """Top: NDS and mAP against label fraction, mean +- std over seeds, one line per method
-    (published figures as crosses). Bottom: paired difference to scratch with its 95% interval."""
+def plot(
+    table: dict,
+    preset: BenchmarkPreset,
+    model: str,
+    path: Path,
+    paired: dict | None = None,
+    metrics: tuple[str, str] = ('NDS', 'mAP'),
+) -> None:
+    """Top: two metrics (NDS and mAP, or a segmentation model's vehicle IoU and map mIoU) against
+    label fraction, mean +- std over seeds, one line per method (published figures as crosses).
+    Bottom: paired difference to scratch with its 95% interval."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -271,7 +282,7 @@ def plot(table: dict, preset: BenchmarkPreset, model: str, path: Path, paired: d
     cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
     colour = {m: cycle[i % len(cycle)] for i, m in enumerate(methods)}  # one colour per method, all panels
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), squeeze=False)
-    for col, metric in enumerate(('NDS', 'mAP')):
+    for col, metric in enumerate(metrics):
         ax = axes[0][col]
         for method in methods:
             fractions = sorted(f for m, f in table if m == method)
@@ -353,8 +364,13 @@ def write_reports(
     results.md the strategy table (:func:`strategy_table`)."""
     pretraining, probes = pretraining or {}, probes or {}
     full = full_runs(records)
-    table = aggregate(full)
-    paired = paired_differences(full)
+    detection = all('NDS' in r for r in full)
+    seg = seg_metrics(full)
+    if not detection and not seg:
+        raise ValueError('the runs hold neither detection (NDS/mAP) nor BEV segmentation figures')
+    main_metrics = METRICS if detection else tuple(seg)
+    table = aggregate(full, main_metrics)
+    paired = paired_differences(full, main_metrics)
     payload = dict(
         preset=preset.name,
         model=model,
@@ -377,7 +393,7 @@ def write_reports(
         pretraining=pretraining,
         probes={m: _probe_json(p) for m, p in probes.items()},
     )
-    by_strategy = aggregate(records, by_strategy=True)
+    by_strategy = aggregate(records, by_strategy=True) if detection else {}
     if {st for _, st, _ in by_strategy} - {FULL}:
         payload['summary_by_strategy'] = [
             dict(method=m, strategy=st, fraction=f, **row) for (m, st, f), row in sorted(by_strategy.items())
@@ -387,7 +403,7 @@ def write_reports(
             for (m, st, f), row in sorted(paired_vs_full(records).items())
         ]
     atomic_write_bytes(json.dumps(payload, indent=2, default=str).encode(), out / 'results.json')
-    text = markdown_table(table, preset, model, paired, finetune_iters)
+    text = markdown_table(table, preset, model, paired, finetune_iters) if detection else f'# {model}\n'
     extras = (
         segmentation_table(records),
         strategy_table(records),
@@ -398,5 +414,5 @@ def write_reports(
         if extra:
             text += '\n' + extra
     atomic_write_bytes(text.encode(), out / 'results.md')
-    plot(table, preset, model, out / 'label_efficiency.png', paired)
+    plot(table, preset, model, out / 'label_efficiency.png', paired, METRICS if detection else tuple(seg[:2]))
     print(text, flush=True)

@@ -129,3 +129,31 @@ def summarise_bev_seg_metrics(metrics: dict) -> dict:
         out['seg_map_mIoU'] = 100 * float(metrics['BEVSeg/map_mIoU'])
     out.update({f'IoU_{c}': v for c, v in per_class.items()})
     return out
+
+
+def summarise_downstream_metrics(metrics: dict) -> dict:
+    """A fine-tune's figures: detection (:func:`summarise_nuscenes_metrics`) and/or BEV segmentation
+    (:func:`summarise_bev_seg_metrics`), whichever the model's evaluators report.
+
+    Raises:
+        KeyError: neither NuScenesMetric nor BEVSegMetric figures are in ``metrics``.
+    """
+    seg = summarise_bev_seg_metrics(metrics)
+    if not any(k.endswith('/NDS') for k in metrics):
+        if not seg:
+            raise KeyError(
+                f'no NuScenesMetric NDS/mAP and no BEVSegMetric mIoU in the metrics: {sorted(metrics)}'
+            )
+        return seg
+    return {**summarise_nuscenes_metrics(metrics), **seg}
+
+
+def headline(record: dict) -> str:
+    """``'NDS 4.25 mAP 0.28'`` (and ``vehicle IoU``/``map mIoU`` when present) for the progress log."""
+    parts = [f'{k} {record[k]:.2f}' for k in ('NDS', 'mAP') if k in record]
+    parts += [
+        f'{name} {record[k]:.2f}'
+        for k, name in (('IoU_vehicle', 'vehicle IoU'), ('seg_map_mIoU', 'map mIoU'))
+        if k in record
+    ]
+    return ' '.join(parts)

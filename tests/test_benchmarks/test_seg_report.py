@@ -77,3 +77,40 @@ def test_segmentation_table_pairs_ious_with_scratch(tmp_path):
     assert '## BEV segmentation' in (tmp_path / 'results.md').read_text()
     no_seg = [{k: v for k, v in r.items() if 'IoU' not in k} for r in runs]
     assert segmentation_table(no_seg) == ''
+
+
+def test_segmentation_only_runs_get_their_own_main_table_and_plot(tmp_path):
+    runs = [
+        {k: v for k, v in _run(m, s, iou, miou).items() if k not in ('NDS', 'mAP')}
+        for m, s, iou, miou in [
+            ('scratch', 0, 10.0, 5.0),
+            ('scratch', 1, 12.0, 6.0),
+            ('occfeat', 0, 13.0, 6.0),
+            ('occfeat', 1, 13.0, 8.0),
+        ]
+    ]
+    write_reports(tmp_path, runs, PRESETS['micro'], 'bevdet_map', env={})
+    text = (tmp_path / 'results.md').read_text()
+    assert '## BEV segmentation' in text and 'NDS gain' not in text
+    payload = json.loads((tmp_path / 'results.json').read_text())
+    (row,) = [r for r in payload['paired_vs_scratch'] if r['method'] == 'occfeat']
+    assert row['IoU_vehicle']['differences'] == [3.0, 1.0]
+    assert (tmp_path / 'label_efficiency.png').stat().st_size > 0
+    with pytest.raises(ValueError, match='neither'):
+        write_reports(
+            tmp_path,
+            [{k: v for k, v in r.items() if 'IoU' not in k} for r in runs],
+            PRESETS['micro'],
+            'x',
+            env={},
+        )
+
+
+def test_downstream_summary_and_headline():
+    from mmssl.benchmarks.steps import headline, summarise_downstream_metrics
+
+    seg = {'BEVSeg/vehicle/IoU': 0.2, 'BEVSeg/mIoU': 0.2, 'BEVSeg/map_mIoU': 0.5}
+    rec = summarise_downstream_metrics(seg)
+    assert 'NDS' not in rec and headline(rec) == 'vehicle IoU 20.00 map mIoU 50.00'
+    with pytest.raises(KeyError, match='neither|no NuScenesMetric'):
+        summarise_downstream_metrics({'other/metric': 1.0})
