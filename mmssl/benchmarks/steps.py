@@ -95,17 +95,17 @@ def evaluator_data_options(cfg, key: str, data_root: str, ann_file: str) -> list
 
     A single evaluator gets ``key.data_root`` / ``key.ann_file``; a list of evaluators (e.g.
     ``NuScenesMetric`` + ``BEVSegMetric``) gets ``key.<i>.*`` for each entry that reads the
-    dataset itself (one with an ``ann_file``).
+    dataset itself (one with an ``ann_file``); an evaluator that does not (``BEVSegMetric``
+    alone) gets nothing.
     """
     evaluator = cfg.get(key)
+    values = (('data_root', data_root), ('ann_file', ann_file))
     if isinstance(evaluator, (list, tuple)):
         idx = [i for i, e in enumerate(evaluator) if 'ann_file' in e]
-        return [
-            f'{key}.{i}.{name}={value}'
-            for i in idx
-            for name, value in (('data_root', data_root), ('ann_file', ann_file))
-        ]
-    return [f'{key}.data_root={data_root}', f'{key}.ann_file={ann_file}']
+        return [f'{key}.{i}.{name}={value}' for i in idx for name, value in values]
+    if evaluator is not None and 'ann_file' not in evaluator:  # e.g. BEVSegMetric alone
+        return []
+    return [f'{key}.{name}={value}' for name, value in values]
 
 
 def summarise_bev_seg_metrics(metrics: dict) -> dict:

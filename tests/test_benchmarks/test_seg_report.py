@@ -44,6 +44,7 @@ def test_list_evaluators_get_indexed_data_options():
         'test_evaluator.data_root=b/',
         'test_evaluator.ann_file=b/v.pkl',
     ]
+    assert evaluator_data_options(Config(dict(e=dict(type='BEVSegMetric'))), 'e', 'b/', 'b/v.pkl') == []
     cfg.merge_from_dict(
         dict(a.split('=') for a in evaluator_data_options(cfg, 'val_evaluator', 'b/', 'b/v.pkl'))
     )
