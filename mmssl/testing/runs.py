@@ -106,12 +106,15 @@ def import_tool(path: str, name: str | None = None):
 
     Args:
         path: the script, relative to the repository root.
-        name: the module name (default: the file's stem).
+        name: the module name (default: the file's stem); the module is registered under it in
+            ``sys.modules`` (dataclasses of the script look their module up there).
     """
     import importlib.util
+    import sys
 
     file = REPO_ROOT / path
     spec = importlib.util.spec_from_file_location(name or file.stem, file)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module

@@ -1,17 +1,14 @@
 """tools/benchmark_pipeline.py on the real keyframe (one sample of the full pipeline)."""
 
-import importlib.util
 from pathlib import Path
+
+from mmssl.testing.runs import import_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_benchmark_pipeline_reports_every_transform(nuscenes_demo_dir, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_pipeline', REPO / 'tools' / 'benchmark_pipeline.py'
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = import_tool('tools/benchmark_pipeline.py')
     report = tool.main(
         [
             str(REPO / 'configs/_base_/datasets/nus_pretrain_demo.py'),

@@ -1,6 +1,5 @@
 """The synthetic nuScenes world: devkit tables, MMDet3D infos, sensor geometry, determinism."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -10,16 +9,13 @@ import numpy as np
 import pytest
 
 from mmssl.datasets.synthetic import GROUND, MISS, BoxSet, cast_rays, generate_world, select_scene_names
+from mmssl.testing.runs import import_tool
 
 CAMS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
-TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool(f'tools/{name}.py', f'_tool_{name}')
 
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from mmssl.datasets.synthetic import publish
 from mmssl.datasets.synthetic.publish import COMPLETE_MARKER, publish_world, staging_dir, world_is_complete
+from mmssl.testing.runs import import_tool
 
 REPO = Path(__file__).resolve().parents[2]
 ARGS = [
@@ -33,12 +33,7 @@ ARGS = [
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_create_synthetic', REPO / 'tools/create_synthetic_nuscenes.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool('tools/create_synthetic_nuscenes.py', '_tool_create_synthetic')
 
 
 def test_publish_replaces_an_incomplete_world_and_cleans_stale_stages(tmp_path):

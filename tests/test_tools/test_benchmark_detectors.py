@@ -1,12 +1,11 @@
 """tools/benchmark_detectors.py helpers, and the tiny detectors' schedule and geometry."""
 
-import importlib.util
-
 import pytest
 import torch
 from mmengine.config import Config
 
 from mmssl.testing.paths import REPO_ROOT
+from mmssl.testing.runs import import_tool
 
 TINY = {
     'centerpoint': 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
@@ -17,12 +16,7 @@ TINY = {
 
 @pytest.fixture(scope='module')
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_detectors', REPO_ROOT / 'tools/benchmark_detectors.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool('tools/benchmark_detectors.py')
 
 
 def test_checkpoint_iters(bench):

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from mmssl.testing.paths import REPO_ROOT
+from mmssl.testing.runs import import_tool
 
-spec = importlib.util.spec_from_file_location(
-    'compare_configs', REPO_ROOT / 'tools/analysis/compare_configs.py'
-)
-compare_configs = importlib.util.module_from_spec(spec)
-sys.modules['compare_configs'] = compare_configs  # dataclasses look their module up
-spec.loader.exec_module(compare_configs)
+compare_configs = import_tool('tools/analysis/compare_configs.py')
 
 MODEL = "model = dict(type='Toy', depth={depth}, head=dict(channels=[8, 16]))\n"
 METHOD = """\

@@ -1,15 +1,12 @@
 """Label-efficient splits: by scene, deterministic, nested, at least one scene, the tool."""
 
-import importlib.util
 import json
 import pickle
-from pathlib import Path
 
 import pytest
 
+from mmssl.testing.runs import import_tool
 from mmssl.utils.label_split import make_label_split, scene_keys
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _infos(num_scenes=20, frames=5, with_token=False):
@@ -64,9 +61,7 @@ def test_split_is_by_scene_deterministic_nested_and_non_empty():
 
 
 def test_tool_on_real_nuscenes_info(nuscenes_demo_dir, tmp_path):
-    spec = importlib.util.spec_from_file_location('make_label_split', REPO / 'tools/make_label_split.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = import_tool('tools/make_label_split.py')
     info = next(nuscenes_demo_dir.glob('*.pkl'))
     out = tmp_path / 'train_frac0.01.pkl'
     report = tool.main([str(info), '--fraction', '0.01', '--seed', '0', '--out', str(out)])
