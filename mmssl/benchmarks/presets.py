@@ -230,6 +230,7 @@ _TINY_MODELS = {
             'nsmae': 'configs/nsmae/nsmae_bevdet_tiny.py',
             'occfeat': 'configs/occfeat/occfeat_bevdet_tiny.py',
             'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
+            'occfeat_dinov2': 'configs/occfeat/occfeat_bevdet_tiny_dinov2.py',  # needs the released weights
         },
     ),
     # camera-only BEV segmentation of vehicles and the synthetic world's map layers (OccFeat's downstream
