@@ -382,14 +382,11 @@ def write_reports(
         summary=[dict(method=m, fraction=f, **row) for (m, f), row in sorted(table.items())],
         paired_vs_scratch=_paired_json(paired),
         summary_seg=[
-            dict(method=m, fraction=f, **row)
-            for (m, f), row in sorted(aggregate(full, seg_metrics(full)).items())
+            dict(method=m, fraction=f, **row) for (m, f), row in sorted(aggregate(full, seg).items())
         ]
-        if seg_metrics(full)
+        if seg
         else [],
-        paired_seg_vs_scratch=_paired_json(paired_differences(full, seg_metrics(full)))
-        if seg_metrics(full)
-        else [],
+        paired_seg_vs_scratch=_paired_json(paired_differences(full, seg)) if seg else [],
         pretraining=pretraining,
         probes={m: _probe_json(p) for m, p in probes.items()},
     )
