@@ -19,6 +19,7 @@ first (``tools/create_synthetic_nuscenes.py --scenes 40 --samples-per-scene 10``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import time
@@ -51,10 +52,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def data_options(data_root: Path, cfg) -> list[str]:
-    """Point the train/val/test datasets and evaluators of ``cfg`` at ``data_root`` (its default
+@functools.cache
+def _config(path: str):
+    from mmengine.config import Config
+
+    return Config.fromfile(path)
+
+
+def data_options(data_root: Path, config: str) -> list[str]:
+    """Point the train/val/test datasets and evaluators of ``config`` at ``data_root`` (its default
     info files)."""
     from mmssl.benchmarks.steps import evaluator_data_options
+
+    cfg = _config(config)
 
     root = f'{data_root}/'
     options = [f'train_dataloader.dataset.data_root={root}']
@@ -103,10 +113,8 @@ def summarise_metrics(metrics: dict) -> dict:
 def lr_options(config: str, lr: float) -> list[str]:
     """Overrides that set the peak learning rate: the optimizer's, and ``eta_max`` of one-cycle
     schedulers (MMEngine's ``OneCycleLR`` takes its peak from ``eta_max``, not the optimizer)."""
-    from mmengine.config import Config
-
     options = [f'optim_wrapper.optimizer.lr={lr}']
-    schedulers = Config.fromfile(config).get('param_scheduler') or []
+    schedulers = _config(config).get('param_scheduler') or []
     schedulers = [schedulers] if isinstance(schedulers, dict) else schedulers
     for i, sched in enumerate(schedulers):
         if 'OneCycle' in str(sched.get('type', '')):
@@ -116,11 +124,9 @@ def lr_options(config: str, lr: float) -> list[str]:
 
 def train(args: argparse.Namespace, work_dir: Path, data_root: Path, iters: list[int]) -> dict:
     """Run ``tools/train.py``; returns wall time, peak RSS and the write time of each checkpoint."""
-    from mmengine.config import Config
-
     interval = iters[0] if len(iters) == 1 else iters[1] - iters[0]
     options = [
-        *data_options(data_root, Config.fromfile(args.config)),
+        *data_options(data_root, args.config),
         f'train_cfg.max_iters={args.iters}',
         f'train_cfg.val_interval={args.iters + 1}',  # evaluation happens here, per checkpoint
         f'default_hooks.checkpoint.interval={interval}',
@@ -155,8 +161,6 @@ def evaluate(args: argparse.Namespace, work_dir: Path, data_root: Path, it: int)
     """``tools/test.py`` on checkpoint ``iter_{it}.pth``; returns :func:`summarise_metrics`."""
     test_dir = work_dir / f'test_iter_{it}'
     metrics_file = test_dir / 'metrics.json'
-    from mmengine.config import Config
-
     start = time.time()
     run_logged(
         [
@@ -168,7 +172,7 @@ def evaluate(args: argparse.Namespace, work_dir: Path, data_root: Path, it: int)
             '--metrics-json',
             str(metrics_file),
             '--cfg-options',
-            *data_options(data_root, Config.fromfile(args.config)),
+            *data_options(data_root, args.config),
             *args.cfg_options,
         ],
         work_dir / 'benchmark.log',

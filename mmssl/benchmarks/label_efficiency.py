@@ -68,6 +68,7 @@ from .steps import (
     trainable_total,
     write_json,
 )
+from .teacher_prep import prepare_teacher
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
 
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
@@ -323,41 +324,9 @@ class LabelEfficiencyBenchmark:
         return record
 
     def prepare_teacher(self, run_config: str, work_dir: Path) -> dict | None:
-        """The frozen image teacher of a pre-training, made ready before it trains.
-
-        A config's top-level ``random_teacher_weights`` (no released weights on this machine) is
-        written by ``tools/make_random_teacher.py``; a teacher with a ``cache_root`` gets its
-        feature cache of every training frame from ``tools/cache_teacher_features.py`` (resumable:
-        complete entries are skipped). Returns what the results must say about the teacher
-        (None without a teacher).
-        """
-        from mmssl.models.target_generators.cache_builder import teacher_config
-
-        cfg = self._config(run_config)
-        random_spec = cfg.get('random_teacher_weights')
-        if random_spec is not None:
-            run_logged(['tools/make_random_teacher.py', run_config], work_dir / 'teacher.log')
-        if cfg.model.get('target_generator') is None:
-            return None
-        teacher, cache_root = teacher_config(cfg)
-        record = dict(
-            type=teacher.get('type'),
-            arch=teacher.get('arch'),
-            checkpoint=teacher.get('checkpoint'),
-            weights='random init (seed {})'.format(random_spec['seed']) if random_spec else 'from file',
-            input_size=teacher.get('input_size'),
-            cache_root=cache_root,
-        )
-        log(f'teacher {record["type"]} {record["arch"]}: {record["weights"]}, {record["checkpoint"]}')
-        if cache_root is not None:
-            data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
-            log(f'teacher feature cache in {cache_root} (every training frame; complete entries skipped)')
-            run_logged(
-                ['tools/cache_teacher_features.py', run_config, '--no-progress', '--cfg-options', *data],
-                work_dir / 'teacher.log',
-                self.threads,
-            )
-        return record
+        """The pre-training's teacher made ready on every training frame (:mod:`.teacher_prep`)."""
+        data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
+        return prepare_teacher(self._config(run_config), run_config, work_dir, data, self.threads)
 
     def probe(self, method: str, pretrained: dict | None) -> dict:
         """The feature probe of one method's encoders (scratch: the random init)."""
