@@ -94,6 +94,13 @@ class LabelEfficiencyBenchmark:
             ``full`` is added first when missing. Default: ``full`` only.
         threads: Intra-op threads of every step (default: ``cpu_count // jobs`` when
             ``jobs > 1``, else the environment's).
+        fraction_options: Per label fraction, extra ``--cfg-options`` of its fine-tunes (training
+            and test), e.g. the teacher checkpoint a distillation config needs
+            (:mod:`.distillation`); part of the protocol.
+        fraction_records: Per label fraction, entries added to its run records (e.g. which
+            labels the teacher saw).
+        pretrained: Pre-training records made elsewhere (``{method: done record}``, e.g. by
+            another benchmark of the same preset): those methods are not pre-trained again.
     """
 
     def __init__(
@@ -110,6 +117,9 @@ class LabelEfficiencyBenchmark:
         jobs: int = 1,
         threads: int | None = None,
         strategies=None,
+        fraction_options: dict | None = None,
+        fraction_records: dict | None = None,
+        pretrained: dict | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError(f'jobs must be >= 1, got {jobs}')
@@ -139,6 +149,9 @@ class LabelEfficiencyBenchmark:
         self.out, self.split_seed = Path(out).resolve(), split_seed
         self.data_root = (REPO_ROOT / (data_root or preset.data_root)).resolve()
         self.probe_enabled = probe and preset.probe_fraction is not None
+        self.fraction_options = {float(f): list(o) for f, o in (fraction_options or {}).items()}
+        self.fraction_records = {float(f): dict(r) for f, r in (fraction_records or {}).items()}
+        self.pretrained = dict(pretrained or {})
         self._frames: int | None = None
         self._configs: dict = {}
 
@@ -275,6 +288,8 @@ class LabelEfficiencyBenchmark:
 
     def pretrain(self, method: str) -> dict:
         """Pre-train once per method (seed 0) on every training frame; returns the done record."""
+        if method in self.pretrained:
+            return self.pretrained[method]
         work_dir = self.out / 'pretrain' / f'{self.model}_{method}'
         done = work_dir / 'done.json'
         if done.exists():
@@ -377,7 +392,8 @@ class LabelEfficiencyBenchmark:
         if last_checkpoint(work_dir):
             train_args.append('--resume')
         # training reads the split only: the run config has no validation (finetune_overrides)
-        options = [*self._data_options(str(split), evaluation=False), f'randomness.seed={seed}']
+        extra = self.fraction_options.get(float(fraction), [])
+        options = [*self._data_options(str(split), evaluation=False), f'randomness.seed={seed}', *extra]
         if pretrained is not None:
             options.append(self.entry.init_option.format(ckpt=pretrained['checkpoint']))
         log(f'fine-tuning {name} fraction {fraction:g} seed {seed} ({self.finetune_iterations()} iterations)')
@@ -395,6 +411,7 @@ class LabelEfficiencyBenchmark:
                 str(metrics_file),
                 '--cfg-options',
                 *self._data_options(str(split)),
+                *extra,
             ],
             work_dir / 'benchmark.log',
             self.threads,
@@ -428,6 +445,7 @@ class LabelEfficiencyBenchmark:
             split_file=str(split),
             split=split_report,
             work_dir=str(work_dir),
+            **self.fraction_records.get(float(fraction), {}),
         )
         write_json(result_file, record)
         return record
@@ -436,6 +454,11 @@ class LabelEfficiencyBenchmark:
     def protocol(self) -> dict:
         """What makes finished runs in ``out`` reusable: the same model, data, iterations, schedules."""
         p = self.preset
+        extra = (
+            {'fraction_options': {f'{f:g}': o for f, o in self.fraction_options.items()}}
+            if self.fraction_options
+            else {}
+        )
         return dict(
             preset=p.name,
             model=self.model,
@@ -447,6 +470,7 @@ class LabelEfficiencyBenchmark:
             pretrain_schedule=dataclasses.asdict(p.pretrain_schedule) if p.pretrain_schedule else None,
             finetune_schedule=dataclasses.asdict(p.finetune_schedule) if p.finetune_schedule else None,
             probe_fraction=p.probe_fraction if self.probe_enabled else None,
+            **extra,
         )
 
     def check_protocol(self) -> None:

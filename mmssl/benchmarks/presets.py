@@ -243,6 +243,16 @@ _TINY_MODELS = {
             'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
         },
     ),
+    # BEVDistill: the tiny BEVDet student with a LiDAR teacher; the teacher checkpoint comes per label
+    # fraction from tools/benchmark_distillation.py (mmssl.benchmarks.distillation)
+    'bevdet_distill': ModelEntry(
+        finetune_config='configs/bevdistill/bevdistill_bevdet_tiny.py',
+        pretrain_configs={
+            'nsmae': 'configs/nsmae/nsmae_bevdet_tiny.py',
+            'occfeat': 'configs/occfeat/occfeat_bevdet_tiny.py',
+        },
+        init_option='model.student.init_from.checkpoint={ckpt}',
+    ),
     # LiDAR-only: `--model centerpoint --methods scratch,adljepa,occmae,bevmae` (measured 2026-12-01 in
     # 115 min with --jobs 3: docs/benchmarks-label-efficiency.md)
     'centerpoint': ModelEntry(

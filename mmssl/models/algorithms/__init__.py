@@ -3,6 +3,7 @@
 from .adljepa import ADLJEPA
 from .base import BaseSelfSupervisor
 from .bev_mae import BEVMAE, pillar_targets
+from .bevdistill import BEVDistill
 from .multimodal import BEVCellMasks, MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
 from .occfeat import OccFeat
@@ -10,6 +11,7 @@ from .occupancy_mae import OccupancyMAE
 from .rendering import NeuralRenderingMixin, RenderView
 
 __all__ = [
+    'BEVDistill',
     'ADLJEPA',
     'BEVCellMasks',
     'BEVMAE',

@@ -1,11 +1,23 @@
 """Losses of the self-supervised methods."""
 
+from .bevdistill_losses import (
+    ForegroundMSELoss,
+    InfoNCELoss,
+    ScoreWeightedL1Loss,
+    SoftFocalLoss,
+    gaussian_center_weights,
+)
 from .distill_losses import NegativeCosineLoss
 from .jepa_losses import MaskedCosineLoss, PerSampleVarianceLoss, masked_mean
 from .mae_losses import ChamferLoss, OccupancyBCELoss
 from .render_losses import MaskedLpLoss
 
 __all__ = [
+    'gaussian_center_weights',
+    'SoftFocalLoss',
+    'ScoreWeightedL1Loss',
+    'InfoNCELoss',
+    'ForegroundMSELoss',
     'ChamferLoss',
     'MaskedCosineLoss',
     'MaskedLpLoss',
