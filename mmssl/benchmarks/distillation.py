@@ -19,8 +19,8 @@ fine-tuning schedule and seeds for every student arm; finished steps are skipped
    ``combine`` its pre-trained variant (e.g. OccFeat) at ``combine_fractions``;
 3. ``distill_matched/`` and ``distill_t100/``: the ``bevdet_distill`` model
    (``configs/bevdistill/bevdistill_bevdet_tiny.py``) with the teacher checkpoint of each
-   setting, and with ``combine`` the same pre-trained init + BEVDistill (its pre-training reused
-   from ``student/``).
+   setting, and with ``combine`` the same pre-trained init + BEVDistill from the ``matched``
+   teacher (its pre-training reused from ``student/``).
 
 ``OUT/results.md`` and ``results.json``: per arm and fraction the mean and std over seeds, and
 the paired differences (same split, same seed) to the camera baseline, and for ``combine`` also
@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .label_efficiency import LabelEfficiencyBenchmark
@@ -76,7 +77,7 @@ class DistillationBenchmark:
     threads: int | None = None
     data_root: str | None = None
 
-    def _bench(self, iters: int, model: str, methods, fractions, seeds, folder: str, **kwargs):
+    def _bench(self, iters: int, model: str, methods, fractions, seeds, folder: str, jobs=None, **kwargs):
         preset = dataclasses.replace(self.preset, finetune_iters=iters, finetune_epochs_of_full=None)
         return LabelEfficiencyBenchmark(
             preset,
@@ -87,7 +88,7 @@ class DistillationBenchmark:
             out=Path(self.out) / folder,
             data_root=self.data_root,
             probe=False,
-            jobs=self.jobs,
+            jobs=jobs or self.jobs,
             threads=self.threads,
             **kwargs,
         )
@@ -96,7 +97,12 @@ class DistillationBenchmark:
         return sorted({*map(float, self.fractions), 1.0})
 
     def run(self) -> dict:
-        """Run every step not yet done, then write ``results.md``/``results.json``."""
+        """Run every step not yet done, then write ``results.md``/``results.json``.
+
+        After the teachers and the camera baseline, two chains run side by side (each with half
+        of ``jobs``): the distilled students of both teacher settings, and the combined row's
+        pre-training, its plain fine-tunes and its distilled fine-tunes (``matched`` teacher).
+        """
         log('BEVDistill benchmark: LiDAR teachers')
         teachers = self._bench(
             self.teacher_iters, TEACHER_MODEL, [SCRATCH], self.teacher_fractions(), [0], 'teacher'
@@ -107,8 +113,32 @@ class DistillationBenchmark:
         arms[BASELINE] = self._bench(
             self.finetune_iters, STUDENT_MODEL, [SCRATCH], self.fractions, self.seeds, 'student'
         ).run()
-        pretrained = {}
-        if self.combine:
+        settings = {'matched': {float(f): float(f) for f in self.fractions}}
+        below = [float(f) for f in self.fractions if float(f) < 1.0]
+        if below:
+            settings['t100'] = {f: 1.0 for f in below}
+        kwargs = {name: self.teacher_kwargs(name, of, teacher) for name, of in settings.items()}
+        half = max(1, self.jobs // 2)
+
+        def distilled() -> dict:
+            out = {}
+            for name, teacher_of in settings.items():
+                log(f'BEVDistill benchmark: distilled students, teacher setting {name}')
+                out[f'bevdistill_{name}'] = self._bench(
+                    self.finetune_iters,
+                    DISTILL_MODEL,
+                    [SCRATCH],
+                    list(teacher_of),
+                    self.seeds,
+                    f'distill_{name}',
+                    jobs=half,
+                    **kwargs[name],
+                ).run()
+            return out
+
+        def combined() -> dict:
+            if not self.combine:
+                return {}
             student = self._bench(
                 self.finetune_iters,
                 STUDENT_MODEL,
@@ -116,43 +146,37 @@ class DistillationBenchmark:
                 self.combine_fractions,
                 self.seeds,
                 'student',
+                jobs=half,
             )
-            arms[self.combine] = student.run()
-            pretrained = {self.combine: student.pretrain(self.combine)}
-        settings = {'matched': {float(f): float(f) for f in self.fractions}}
-        below = [float(f) for f in self.fractions if float(f) < 1.0]
-        if below:
-            settings['t100'] = {f: 1.0 for f in below}
-        for name, teacher_of in settings.items():
-            log(f'BEVDistill benchmark: distilled students, teacher setting {name}')
-            options = {
-                f: [TEACHER_OPTION.format(ckpt=teacher[t]['checkpoint'])] for f, t in teacher_of.items()
-            }
-            records = {f: self.teacher_record(name, teacher[t]) for f, t in teacher_of.items()}
-            kwargs = dict(fraction_options=options, fraction_records=records)
-            arm = f'bevdistill_{name}'
-            arms[arm] = self._bench(
+            out = {self.combine: student.run()}
+            log(f'BEVDistill benchmark: {self.combine} + BEVDistill (matched teacher)')
+            out[f'{self.combine}+bevdistill_matched'] = self._bench(
                 self.finetune_iters,
                 DISTILL_MODEL,
-                [SCRATCH],
-                list(teacher_of),
+                [self.combine],
+                self.combine_fractions,
                 self.seeds,
-                f'distill_{name}',
-                **kwargs,
+                'distill_matched',
+                jobs=half,
+                pretrained={self.combine: student.pretrain(self.combine)},
+                **kwargs['matched'],
             ).run()
-            combined = [f for f in self.combine_fractions if float(f) in teacher_of]
-            if self.combine and combined:
-                arms[f'{self.combine}+{arm}'] = self._bench(
-                    self.finetune_iters,
-                    DISTILL_MODEL,
-                    [self.combine],
-                    combined,
-                    self.seeds,
-                    f'distill_{name}',
-                    pretrained=pretrained,
-                    **kwargs,
-                ).run()
+            return out
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            chains = [pool.submit(distilled), pool.submit(combined)]
+            for chain in chains:
+                arms.update(chain.result())
         return self.write_report(arms, teacher)
+
+    def teacher_kwargs(self, setting: str, teacher_of: dict, teacher: dict) -> dict:
+        """The distilled benchmark's per-fraction teacher option and record."""
+        return dict(
+            fraction_options={
+                f: [TEACHER_OPTION.format(ckpt=teacher[t]['checkpoint'])] for f, t in teacher_of.items()
+            },
+            fraction_records={f: self.teacher_record(setting, teacher[t]) for f, t in teacher_of.items()},
+        )
 
     @staticmethod
     def teacher_record(setting: str, teacher: dict) -> dict:
