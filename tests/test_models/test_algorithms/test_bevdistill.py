@@ -297,6 +297,19 @@ def test_training_step_on_the_real_keyframe(distill, teacher_ckpt, nuscenes_demo
     assert out[0].pred_instances_3d.bboxes_3d.tensor.shape[1] == 9
 
 
+def test_camera_only_bevfusion_student_on_the_teachers_grid(teacher_ckpt, nuscenes_demo_dir):
+    tg = dict(type='DetectorTeacher', config=TEACHER_CFG, checkpoint=teacher_ckpt)
+    model, cfg = build_from_config(
+        REPO_ROOT / 'configs/bevdistill/bevdistill_bevfusion_tiny.py', target_generator=tg
+    )
+    assert not model.student.with_lidar and model.student.fusion_layer is None
+    (t_org, t_cell), (s_org, s_cell) = model._geometries()
+    assert (t_org, t_cell) == (s_org, s_cell) == ([-25.6, -51.2], [0.8, 0.8])  # one grid: no resampling
+    batch = nuscenes_keyframe_batch(nuscenes_demo_dir, image_size=tuple(cfg.image_size))
+    losses = check_loss_and_gradients(model, batch)
+    assert losses['loss_distill_dense'] > 0 and losses['loss_distill_response_box'] > 0
+
+
 def test_terms_switch_off_by_config(teacher_ckpt, nuscenes_demo_dir):
     model, cfg = _model(teacher_ckpt, dense=None, instance=None, response=None)
     batch = nuscenes_keyframe_batch(nuscenes_demo_dir, image_size=tuple(cfg.image_size), num_cams=6)
@@ -318,3 +331,15 @@ def test_terms_switch_off_by_config(teacher_ckpt, nuscenes_demo_dir):
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
     assert losses['loss_distill_response_heatmap'] > 0 and losses['loss_distill_response_box'] > 0
     assert model.response_box_loss.score_power == 2.0
+
+
+def test_student_checkpoint_initialises_a_plain_bevdet(distill, tmp_path):
+    model, _ = distill
+    path = tmp_path / 'bevdistill.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    plain, _ = build_from_config(
+        REPO_ROOT / 'projects/BEVDet/configs/bevdet_tiny_synthetic.py',
+        init_from=dict(checkpoint=str(path), prefix_map={'student.': ''}, strict=False),
+    )
+    for key, value in model.student.state_dict().items():
+        assert torch.equal(plain.state_dict()[key], value), key
