@@ -11,9 +11,11 @@ allocated, or the worker's peak RSS on the CPU), and the ratio of each pre-train
 the supervised step. On a shared CPU compare ratios; absolute times drift with the load.
 
 ``--cfg-options`` (MMEngine's ``KEY=VALUE`` syntax) applies to every measured config, the
-supervised ones included; ``--real-keyframe`` points every config's training data at the one
-real nuScenes keyframe of ../shared/data/nuscenes_demo (for the full-size configs, whose
-nuScenes data root does not exist here)::
+supervised ones included (``--method-cfg-options``: the ``--configs`` only, e.g. BEVDistill's
+``model.target_generator.checkpoint=...``; its plain student is its ``downstream_config``);
+``--real-keyframe`` points every config's training data at the one real nuScenes keyframe of
+../shared/data/nuscenes_demo (for the full-size configs, whose nuScenes data root does not exist
+here)::
 
     python tools/benchmark_pretrain.py --configs configs/nsmae/nsmae_bevfusion.py --real-keyframe \
         --batch-size 1 --iters 3 --warmup 1
@@ -96,6 +98,13 @@ def main() -> None:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={}, help='KEY=VALUE overrides for every config'
     )
+    parser.add_argument(
+        '--method-cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='KEY=VALUE overrides for the --configs only (e.g. a distillation teacher checkpoint)',
+    )
     parser.add_argument('--out', default='work_dirs/benchmark_pretrain.json')
     args = parser.parse_args()
     options = dict(keyframe_options() if args.real_keyframe else {}, **args.cfg_options)
@@ -113,7 +122,7 @@ def main() -> None:
             print(f'measuring supervised {supervised} (batch {batch}) ...', flush=True)
             supervised_cache[key] = run_worker(supervised, args.iters, args.warmup, batch, options)
         print(f'measuring {config} (batch {batch}) ...', flush=True)
-        row = run_worker(config, args.iters, args.warmup, batch, options)
+        row = run_worker(config, args.iters, args.warmup, batch, dict(options, **args.method_cfg_options))
         base = supervised_cache[key]
         row.update(
             supervised_config=supervised,

@@ -13,6 +13,8 @@ custom_imports = dict(
 )
 teacher_config = 'projects/CenterPoint/configs/centerpoint_full_nus.py'
 teacher_checkpoint = None
+# the plain student: the step cost's reference (tools/benchmark_pretrain.py)
+downstream_config = 'projects/BEVDet/configs/bevdet_full_nus.py'
 max_epochs = 24
 model = dict(
     _delete_=True,

@@ -13,6 +13,8 @@ custom_imports = dict(
 )
 teacher_config = 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py'
 teacher_checkpoint = None
+# the plain student: the step cost's reference (tools/benchmark_pretrain.py)
+downstream_config = 'projects/BEVDet/configs/bevdet_tiny_synthetic.py'
 model = dict(
     _delete_=True,
     type='BEVDistill',

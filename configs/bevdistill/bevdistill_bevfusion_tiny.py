@@ -7,6 +7,8 @@ custom_imports = dict(
 )
 teacher_config = 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py'
 teacher_checkpoint = None
+# the plain student: the step cost's reference (tools/benchmark_pretrain.py)
+downstream_config = 'projects/BEVFusion/configs/bevfusion_camera_tiny_synthetic.py'
 model = dict(
     _delete_=True,
     type='BEVDistill',
