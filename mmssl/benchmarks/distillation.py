@@ -43,7 +43,8 @@ from .steps import log, write_json
 TEACHER_MODEL, STUDENT_MODEL, DISTILL_MODEL = 'centerpoint', 'bevdet', 'bevdet_distill'
 TEACHER_OPTION = 'model.target_generator.checkpoint={ckpt}'
 BASELINE = 'camera'
-METRICS = ('mAP', 'NDS')
+#: Reported when every run of an arm has them (vehicle IoU: the BEV segmentation head of BEVDet-tiny).
+METRICS = ('mAP', 'NDS', 'IoU_vehicle')
 
 
 @dataclasses.dataclass
@@ -196,7 +197,7 @@ class DistillationBenchmark:
             for fraction in sorted({float(r['fraction']) for r in records}):
                 group = [r for r in records if float(r['fraction']) == fraction]
                 row = dict(arm=arm, fraction=fraction, n=len(group))
-                for m in METRICS:
+                for m in _metrics(group):
                     values = [r[m] for r in group]
                     row[m] = statistics.fmean(values)
                     row[f'{m}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -213,7 +214,7 @@ class DistillationBenchmark:
                     if d:
                         diffs.append(dict(arm=arm, reference=ref, fraction=fraction, **d))
         results = dict(
-            teachers={f'{f:g}': {m: t[m] for m in METRICS} for f, t in teacher.items()},
+            teachers={f'{f:g}': {m: t[m] for m in _metrics([t])} for f, t in teacher.items()},
             arms=rows,
             paired=diffs,
             finetune_iters=self.finetune_iters,
@@ -224,6 +225,11 @@ class DistillationBenchmark:
         (out / 'results.md').write_text(markdown(results))
         log(f'BEVDistill benchmark: reports in {out}')
         return results
+
+
+def _metrics(records: list[dict]) -> list[str]:
+    """The :data:`METRICS` every record has."""
+    return [m for m in METRICS if all(r.get(m) is not None for r in records)]
 
 
 def _mean(values) -> float | None:
@@ -247,7 +253,7 @@ def paired(arm: list[dict], reference: list[dict]) -> dict:
                 f'seed {a["seed"]}, fraction {a["fraction"]}: the pair was trained on different scenes'
             )
     out = {'seeds': [int(a['seed']) for a, _ in pairs]}
-    for m in METRICS:
+    for m in _metrics([r for pair in pairs for r in pair]):
         d = [a[m] - b[m] for a, b in pairs]
         out[m] = dict(differences=d, **mean_std_ci(d))
     return out
@@ -266,20 +272,24 @@ def markdown(results: dict) -> str:
         lines.append(f'| {float(f):.0%} | {t["mAP"]:.2f} | {t["NDS"]:.2f} |')
     lines += [
         '',
-        '| arm | labels | teacher labels | seeds | mAP | NDS | it/s | peak MB |',
-        '|---|---|---|---|---|---|---|---|',
+        '| arm | labels | teacher labels | seeds | mAP | NDS | vehicle IoU | it/s | peak MB |',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for r in results['arms']:
         teacher = '-' if r['teacher_fraction'] is None else f'{r["teacher_fraction"]:.0%}'
+        cells = [f'{r[m]:.2f} ± {r[m + "_std"]:.2f}' if m in r else '-' for m in METRICS]
         lines.append(
-            f'| {r["arm"]} | {r["fraction"]:.0%} | {teacher} | {r["n"]} | '
-            f'{r["mAP"]:.2f} ± {r["mAP_std"]:.2f} | {r["NDS"]:.2f} ± {r["NDS_std"]:.2f} | '
+            f'| {r["arm"]} | {r["fraction"]:.0%} | {teacher} | {r["n"]} | {" | ".join(cells)} | '
             f'{_fmt(r["iters_per_sec"])} | {_fmt(r["peak_mem_mb"], 0)} |'
         )
-    lines += ['', '| arm | vs | labels | ΔmAP [95% CI] | ΔNDS [95% CI] |', '|---|---|---|---|---|']
+    lines += [
+        '',
+        '| arm | vs | labels | ΔmAP [95% CI] | ΔNDS [95% CI] | Δvehicle IoU [95% CI] |',
+        '|---|---|---|---|---|---|',
+    ]
     for d in results['paired']:
-        cells = [_interval(d[m]) for m in METRICS]
-        lines.append(f'| {d["arm"]} | {d["reference"]} | {d["fraction"]:.0%} | {cells[0]} | {cells[1]} |')
+        cells = [_interval(d[m]) if m in d else '-' for m in METRICS]
+        lines.append(f'| {d["arm"]} | {d["reference"]} | {d["fraction"]:.0%} | {" | ".join(cells)} |')
     return '\n'.join(lines) + '\n'
 
 

@@ -39,6 +39,8 @@ def _fake_runs(monkeypatch):
                             **self.fraction_records.get(float(fraction), {}),
                         )
                     )
+                    if self.model != 'centerpoint':  # the students' BEV segmentation head
+                        records[-1]['IoU_vehicle'] = 2 * value
         return records
 
     monkeypatch.setattr(le.LabelEfficiencyBenchmark, 'run', run)
@@ -97,12 +99,13 @@ def test_teachers_students_and_the_combined_row(monkeypatch, tmp_path):
     by = {(d['arm'], d['reference'], d['fraction']): d for d in results['paired']}
     assert by[('bevdistill_matched', 'camera', 0.1)]['mAP']['differences'] == [2.0, 2.0, 2.0]
     assert by[('bevdistill_t100', 'camera', 0.1)]['mAP']['mean'] == pytest.approx(3.0)
+    assert by[('bevdistill_t100', 'camera', 0.1)]['IoU_vehicle']['mean'] == pytest.approx(6.0)
     assert by[('occfeat+bevdistill_matched', 'occfeat', 0.1)]['NDS']['mean'] == pytest.approx(2.0)
     assert by[('occfeat+bevdistill_matched', 'camera', 0.1)]['NDS']['ci_low'] == pytest.approx(3.0)
     saved = json.loads((tmp_path / 'results.json').read_text())
     assert saved['teachers'] == {'0.1': {'mAP': 51.0, 'NDS': 52.0}, '1': {'mAP': 60.0, 'NDS': 61.0}}
     md = (tmp_path / 'results.md').read_text()
-    assert '| bevdistill_t100 | 10% | 100% | 3 |' in md and '+3.00' in md
+    assert '| bevdistill_t100 | 10% | 100% | 3 |' in md and '+3.00' in md and 'vehicle IoU' in md
 
 
 def test_pairs_on_different_scenes_are_refused():
