@@ -1,0 +1,3 @@
+# BEVDistill's ablation on the tiny BEVDet: the instance term alone (the other two switched off).
+_base_ = ['./bevdistill_bevdet_tiny.py']
+model = dict(dense=None, response=None)
