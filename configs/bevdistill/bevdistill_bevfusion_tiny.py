@@ -14,13 +14,5 @@ model = dict(
     type='BEVDistill',
     student={{_base_.model}},
     target_generator=dict(type='DetectorTeacher', config=teacher_config, checkpoint=teacher_checkpoint),
-    dense=dict(
-        loss=dict(type='ForegroundMSELoss', loss_weight=0.01), feature='shared', min_overlap=0.1, min_radius=1
-    ),
-    instance=dict(loss=dict(type='InfoNCELoss', temperature=0.07, loss_weight=0.2), num_instances=100, channels=128),
-    response=dict(
-        top_k=50,
-        box_loss=dict(type='ScoreWeightedL1Loss', loss_weight=0.25, score_power=1.0),
-        heatmap_loss=dict(type='SoftFocalLoss', loss_weight=0.0),
-    ),
+    instance=dict(channels=128),  # the official terms (BEVDistill.DENSE/INSTANCE/RESPONSE), 128-wide projections
 )

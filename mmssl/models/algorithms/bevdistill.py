@@ -116,6 +116,25 @@ def _projection(in_channels: int, channels: int) -> nn.Sequential:
     )
 
 
+#: The official settings of each term (../shared/METHOD_FACTS.md Sec. 4); a config's dict for a term
+#: updates these key by key, ``None`` switches the term off.
+DENSE = dict(
+    loss=dict(type='ForegroundMSELoss', loss_weight=0.01), feature='shared', min_overlap=0.1, min_radius=1
+)
+INSTANCE = dict(
+    loss=dict(type='InfoNCELoss', temperature=0.07, loss_weight=0.2), num_instances=100, channels=512
+)
+RESPONSE = dict(
+    top_k=50,
+    box_loss=dict(type='ScoreWeightedL1Loss', loss_weight=0.25, score_power=1.0),
+    heatmap_loss=dict(type='SoftFocalLoss', loss_weight=0.0),
+)
+
+
+def _term(defaults: dict, cfg: dict | None) -> dict | None:
+    return None if cfg is None else {**defaults, **cfg}
+
+
 @MODELS.register_module()
 class BEVDistill(BaseSelfSupervisor):
     """Camera student + frozen LiDAR teacher (module docstring).
@@ -125,9 +144,10 @@ class BEVDistill(BaseSelfSupervisor):
             ``CenterHead`` ``bbox_head``); its ``init_from`` initialises it from a pre-training
             (e.g. NS-MAE or OccFeat) as in plain fine-tuning.
         target_generator: The teacher, ``dict(type='DetectorTeacher', config=..., checkpoint=...)``.
-        dense: ``dict(loss=..., feature='shared'|'bev', min_overlap=0.1, min_radius=1)`` or None.
-        instance: ``dict(loss=..., num_instances=100, channels=512)`` or None.
-        response: ``dict(box_loss=..., heatmap_loss=..., top_k=50)`` or None.
+        dense: Updates of :data:`DENSE` (``loss``, ``feature='shared'|'bev'``, ``min_overlap``,
+            ``min_radius``); None: off.
+        instance: Updates of :data:`INSTANCE` (``loss``, ``num_instances``, ``channels``); None: off.
+        response: Updates of :data:`RESPONSE` (``top_k``, ``box_loss``, ``heatmap_loss``); None: off.
         data_preprocessor: Default: the student's.
         init_cfg: MMEngine init config.
     """
@@ -136,9 +156,9 @@ class BEVDistill(BaseSelfSupervisor):
         self,
         student: dict,
         target_generator: dict,
-        dense: dict | None = None,
-        instance: dict | None = None,
-        response: dict | None = None,
+        dense: dict | None = DENSE,
+        instance: dict | None = INSTANCE,
+        response: dict | None = RESPONSE,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
@@ -157,12 +177,12 @@ class BEVDistill(BaseSelfSupervisor):
                 f'BEVDistill: student classes {head.class_names} and teacher classes '
                 f'{teacher_head.class_names} differ; the response term needs the same tasks'
             )
-        self.dense_cfg = dict(dense) if dense is not None else None
-        self.instance_cfg = dict(instance) if instance is not None else None
-        self.response_cfg = dict(response) if response is not None else None
+        self.dense_cfg = _term(DENSE, dense)
+        self.instance_cfg = _term(INSTANCE, instance)
+        self.response_cfg = _term(RESPONSE, response)
         if self.dense_cfg is not None:
-            self.dense_loss = MODELS.build(self.dense_cfg.pop('loss', dict(type='ForegroundMSELoss')))
-            self.dense_feature = self.dense_cfg.pop('feature', 'shared')
+            self.dense_loss = MODELS.build(self.dense_cfg.pop('loss'))
+            self.dense_feature = self.dense_cfg.pop('feature')
             if self.dense_feature not in ('shared', 'bev'):
                 raise ValueError(
                     f"BEVDistill: dense.feature must be 'shared' or 'bev', got {self.dense_feature!r}"
@@ -170,18 +190,14 @@ class BEVDistill(BaseSelfSupervisor):
             s_ch, t_ch = self._channels(self.dense_feature)
             self.dense_adapter = nn.Conv2d(s_ch, t_ch, 1) if s_ch != t_ch else nn.Identity()
         if self.instance_cfg is not None:
-            self.instance_loss = MODELS.build(self.instance_cfg.pop('loss', dict(type='InfoNCELoss')))
-            channels = int(self.instance_cfg.pop('channels', 512))
+            self.instance_loss = MODELS.build(self.instance_cfg.pop('loss'))
+            channels = int(self.instance_cfg.pop('channels'))
             s_ch, t_ch = self._channels('bev')
             self.student_proj = _projection(s_ch, channels)
             self.teacher_proj = _projection(t_ch, channels)
         if self.response_cfg is not None:
-            self.response_box_loss = MODELS.build(
-                self.response_cfg.pop('box_loss', dict(type='ScoreWeightedL1Loss'))
-            )
-            self.response_heatmap_loss = MODELS.build(
-                self.response_cfg.pop('heatmap_loss', dict(type='SoftFocalLoss', loss_weight=0.0))
-            )
+            self.response_box_loss = MODELS.build(self.response_cfg.pop('box_loss'))
+            self.response_heatmap_loss = MODELS.build(self.response_cfg.pop('heatmap_loss'))
 
     def _channels(self, feature: str) -> tuple[int, int]:
         """Student and teacher channels of ``feature`` ('shared' conv output or 'bev' input)."""

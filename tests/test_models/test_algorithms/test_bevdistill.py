@@ -54,6 +54,18 @@ def _boxes(rows):
     return LiDARInstance3DBoxes(torch.tensor(rows, dtype=torch.float32), box_dim=9, origin=(0.5, 0.5, 0.5))
 
 
+def test_config_terms_are_the_official_settings(distill):
+    model, _ = distill
+    assert model.dense_feature == 'shared' and model.dense_loss.loss_weight == 0.01
+    assert model.dense_cfg == dict(min_overlap=0.1, min_radius=1)
+    assert model.instance_cfg == dict(num_instances=100)
+    assert (model.instance_loss.temperature, model.instance_loss.loss_weight) == (0.07, 0.2)
+    assert model.student_proj[0].out_features == 128  # the tiny config's one change (official: 512)
+    assert model.response_cfg == dict(top_k=50)
+    assert (model.response_box_loss.loss_weight, model.response_box_loss.score_power) == (0.25, 1.0)
+    assert model.response_heatmap_loss.loss_weight == 0.0
+
+
 def test_foreground_weights_equal_mmdet3d_draw_heatmap_gaussian(distill):
     model, _ = distill
     cfg = model.student.bbox_head.train_cfg
