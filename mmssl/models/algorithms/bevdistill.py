@@ -96,6 +96,28 @@ def sample_teacher(teacher_map: Tensor, xy: Tensor, teacher_geom: tuple, student
     return F.grid_sample(teacher_map, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
 
 
+def box_cells(boxes, train_cfg: dict, shape: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor]:
+    """Boxes on a CenterHead's grid, computed as ``CenterHead.get_targets_single`` does
+    (``(x - x_min) / voxel / out_size_factor``, the same float operations).
+
+    Args:
+        boxes: LiDAR boxes (``gravity_center``, ``tensor[:, 3:5]`` = ``dx, dy``).
+        train_cfg: the head's ``train_cfg`` (``point_cloud_range``, ``voxel_size``, ``out_size_factor``).
+        shape: ``(Y, X)`` of the grid.
+
+    Returns:
+        ``(K, 2)`` int32 centre cells ``(x, y)`` (truncated), ``(K, 2)`` sizes in cells and the
+        ``(K,)`` mask of boxes with their centre inside the grid and a positive size.
+    """
+    pc, vs, osf = train_cfg['point_cloud_range'], train_cfg['voxel_size'], train_cfg['out_size_factor']
+    center, dims = boxes.gravity_center[:, :2], boxes.tensor[:, 3:5]
+    cells = torch.stack([(center[:, 0] - pc[0]) / vs[0] / osf, (center[:, 1] - pc[1]) / vs[1] / osf], dim=1)
+    size = torch.stack([dims[:, 0] / vs[0] / osf, dims[:, 1] / vs[1] / osf], dim=1)
+    ci = cells.to(torch.int32)
+    valid = (ci[:, 0] >= 0) & (ci[:, 0] < shape[1]) & (ci[:, 1] >= 0) & (ci[:, 1] < shape[0])
+    return ci, size, valid & (size > 0).all(dim=1)
+
+
 def center_radii(size: Tensor, min_overlap: float, min_radius: int) -> Tensor:
     """``(K,)`` CenterHead Gaussian radii ``max(min_radius, int(gaussian_radius((w, l))))`` of
     ``(K, 2)`` box sizes ``(dx, dy)`` in output cells (``CenterHead.get_targets_single``)."""
@@ -257,22 +279,11 @@ class BEVDistill(BaseSelfSupervisor):
     def foreground_weights(self, gt: List[InstanceData], shape: tuple[int, int]) -> Tensor:
         """``(B, Y, X)`` class-agnostic centre Gaussians of the ground-truth boxes on the
         student's grid (CenterHead's target geometry, ``min_overlap`` 0.1)."""
-        cfg = self.student.bbox_head.train_cfg
-        overlap = float(self.dense_cfg.get('min_overlap', 0.1))
-        min_radius = int(self.dense_cfg.get('min_radius', 1))
-        pc, vs, osf = cfg['point_cloud_range'], cfg['voxel_size'], cfg['out_size_factor']
+        overlap, min_radius = float(self.dense_cfg['min_overlap']), int(self.dense_cfg['min_radius'])
+        train_cfg = self.student.bbox_head.train_cfg
         maps = []
         for inst in gt:
-            boxes = inst.bboxes_3d
-            center = boxes.gravity_center[:, :2]
-            dims = boxes.tensor[:, 3:5]
-            cells = torch.stack(
-                [(center[:, 0] - pc[0]) / vs[0] / osf, (center[:, 1] - pc[1]) / vs[1] / osf], dim=1
-            )
-            size = torch.stack([dims[:, 0] / vs[0] / osf, dims[:, 1] / vs[1] / osf], dim=1)
-            ci = cells.to(torch.int32)
-            keep = (ci[:, 0] >= 0) & (ci[:, 0] < shape[1]) & (ci[:, 1] >= 0) & (ci[:, 1] < shape[0])
-            keep &= (size > 0).all(dim=1)
+            ci, size, keep = box_cells(inst.bboxes_3d, train_cfg, shape)
             radii = center_radii(size[keep], overlap, min_radius)
             maps.append(gaussian_center_weights(ci[keep], radii.to(ci.device), shape))
         return torch.stack(maps)
@@ -353,19 +364,12 @@ class BEVDistill(BaseSelfSupervisor):
         CenterHead Gaussian (the unit-peak targets of ``get_targets`` rescaled box by box)."""
         head = self.student.bbox_head
         cfg = head.train_cfg
-        pc, vs, osf = cfg['point_cloud_range'], cfg['voxel_size'], cfg['out_size_factor']
         offset = sum(len(n) for n in head.class_names[:task])
         out = torch.zeros_like(unit)
         for b, inst in enumerate(pseudo):
-            boxes, labels = inst.bboxes_3d, inst.labels_3d
-            center = boxes.gravity_center[:, :2]
-            ci = torch.stack(
-                [(center[:, 0] - pc[0]) / vs[0] / osf, (center[:, 1] - pc[1]) / vs[1] / osf], dim=1
-            ).to(torch.int32)
-            size = boxes.tensor[:, 3:5] / torch.tensor([vs[0] * osf, vs[1] * osf])
+            ci, size, valid = box_cells(inst.bboxes_3d, cfg, tuple(unit.shape[-2:]))
             for c in range(unit.shape[1]):
-                sel = (labels == offset + c) & (ci[:, 0] >= 0) & (ci[:, 0] < unit.shape[-1])
-                sel &= (ci[:, 1] >= 0) & (ci[:, 1] < unit.shape[-2]) & (size > 0).all(dim=1)
+                sel = valid & (inst.labels_3d == offset + c)
                 if not sel.any():
                     continue
                 radii = center_radii(size[sel], cfg['gaussian_overlap'], cfg['min_radius'])
