@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .label_efficiency import LabelEfficiencyBenchmark
 from .presets import SCRATCH, BenchmarkPreset
-from .stats import _split_id, mean_std_ci
+from .stats import paired_runs
 from .steps import log, write_json
 
 TEACHER_MODEL, STUDENT_MODEL, DISTILL_MODEL = 'centerpoint', 'bevdet', 'bevdet_distill'
@@ -210,7 +210,10 @@ class DistillationBenchmark:
                 if self.combine and arm.startswith(f'{self.combine}+'):
                     references.append(self.combine)
                 for ref in references:
-                    d = paired(group, [r for r in arms.get(ref, []) if float(r['fraction']) == fraction])
+                    others = [r for r in arms.get(ref, []) if float(r['fraction']) == fraction]
+                    d = paired_runs(
+                        group, others, _metrics(group + others), what=f'{arm} and {ref} at {fraction:g}'
+                    )
                     if d:
                         diffs.append(dict(arm=arm, reference=ref, fraction=fraction, **d))
         results = dict(
@@ -235,28 +238,6 @@ def _metrics(records: list[dict]) -> list[str]:
 def _mean(values) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.fmean(values) if values else None
-
-
-def paired(arm: list[dict], reference: list[dict]) -> dict:
-    """Per metric, the paired differences ``arm - reference`` over the seeds both have.
-
-    Raises:
-        ValueError: a pair trained on different scene subsets.
-    """
-    ref = {int(r['seed']): r for r in reference}
-    pairs = [(r, ref[int(r['seed'])]) for r in sorted(arm, key=lambda r: r['seed']) if int(r['seed']) in ref]
-    if not pairs:
-        return {}
-    for a, b in pairs:
-        if _split_id(a) != _split_id(b):
-            raise ValueError(
-                f'seed {a["seed"]}, fraction {a["fraction"]}: the pair was trained on different scenes'
-            )
-    out = {'seeds': [int(a['seed']) for a, _ in pairs]}
-    for m in _metrics([r for pair in pairs for r in pair]):
-        d = [a[m] - b[m] for a, b in pairs]
-        out[m] = dict(differences=d, **mean_std_ci(d))
-    return out
 
 
 def markdown(results: dict) -> str:

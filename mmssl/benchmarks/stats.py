@@ -100,29 +100,56 @@ def paired_vs_full(records: list[dict], metrics: Iterable[str] = METRICS, confid
         runs[key] = r
     out: dict = {}
     for method, strategy, fraction in sorted({(m, st, f) for m, st, f, _ in runs if st != FULL}):
-        seeds = sorted(
-            s
-            for m, st, f, s in runs
-            if (m, st, f) == (method, strategy, fraction) and (m, FULL, f, s) in runs
+        arm = [r for (m, st, f, _), r in runs.items() if (m, st, f) == (method, strategy, fraction)]
+        ref = [r for (m, st, f, _), r in runs.items() if (m, st, f) == (method, FULL, fraction)]
+        row = paired_runs(
+            arm, ref, metrics, confidence, f'{method} {strategy} and {FULL} at fraction {fraction:g}'
         )
-        if not seeds:
-            continue
-        for seed in seeds:
-            a, b = runs[(method, strategy, fraction, seed)], runs[(method, FULL, fraction, seed)]
-            if _split_id(a) != _split_id(b):
-                raise ValueError(
-                    f'{method} {strategy} and {FULL} at fraction {fraction:g}, seed {seed} were trained on '
-                    'different scene subsets'
-                )
-        row = {}
-        for metric in metrics:
-            diffs = [
-                runs[(method, strategy, fraction, s)][metric] - runs[(method, FULL, fraction, s)][metric]
-                for s in seeds
-            ]
-            row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
-        out[(method, strategy, fraction)] = row
+        if row:
+            out[(method, strategy, fraction)] = row
     return out
+
+
+def paired_runs(
+    arm: list[dict],
+    reference: list[dict],
+    metrics: Iterable[str] = METRICS,
+    confidence: float = 0.95,
+    what: str = '',
+) -> dict:
+    """Per metric, the paired differences ``arm - reference`` over the seeds both have.
+
+    Args:
+        arm, reference: Run records of one fraction (``seed``, ``split``/``split_file`` and the metrics).
+        metrics: Metric keys to difference.
+        confidence: Coverage of the Student-t interval.
+        what: The two arms, for the error message.
+
+    Returns:
+        ``{metric: dict(seeds, differences, n, mean, std, ci_low, ci_high, half_width)}``; empty
+        when no seed is in both.
+
+    Raises:
+        ValueError: a pair trained on different scene subsets (they would not be a pair).
+    """
+    ref = {int(r['seed']): r for r in reference}
+    pairs = [
+        (a, ref[int(a['seed'])]) for a in sorted(arm, key=lambda r: int(r['seed'])) if int(a['seed']) in ref
+    ]
+    for a, b in pairs:
+        if _split_id(a) != _split_id(b):
+            raise ValueError(
+                f'{what}, seed {a["seed"]} were trained on different scene subsets '
+                f'({a.get("split_file")} vs {b.get("split_file")})'
+            )
+    if not pairs:
+        return {}
+    seeds = [int(a['seed']) for a, _ in pairs]
+    row = {}
+    for metric in metrics:
+        diffs = [a[metric] - b[metric] for a, b in pairs]
+        row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
+    return row
 
 
 def paired_differences(
@@ -152,23 +179,11 @@ def paired_differences(
         runs[key] = r
     out: dict = {}
     for method, fraction in sorted({(m, f) for m, f, _ in runs if m != SCRATCH}):
-        seeds = sorted(s for m, f, s in runs if (m, f) == (method, fraction) and (SCRATCH, f, s) in runs)
-        if not seeds:
-            continue
-        row = {}
-        for seed in seeds:
-            a, b = runs[(method, fraction, seed)], runs[(SCRATCH, fraction, seed)]
-            if _split_id(a) != _split_id(b):
-                raise ValueError(
-                    f'{method} and {SCRATCH} at fraction {fraction:g}, seed {seed} were trained on '
-                    f'different scene subsets ({a.get("split_file")} vs {b.get("split_file")})'
-                )
-        for metric in metrics:
-            diffs = [
-                runs[(method, fraction, s)][metric] - runs[(SCRATCH, fraction, s)][metric] for s in seeds
-            ]
-            row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
-        out[(method, fraction)] = row
+        arm = [r for (m, f, _), r in runs.items() if (m, f) == (method, fraction)]
+        ref = [r for (m, f, _), r in runs.items() if (m, f) == (SCRATCH, fraction)]
+        row = paired_runs(arm, ref, metrics, confidence, f'{method} and {SCRATCH} at fraction {fraction:g}')
+        if row:
+            out[(method, fraction)] = row
     return out
 
 

@@ -8,6 +8,7 @@ import pytest
 from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks import distillation as dist
 from mmssl.benchmarks import label_efficiency as le
+from mmssl.benchmarks.stats import paired_runs
 
 
 def _fake_runs(monkeypatch):
@@ -111,9 +112,9 @@ def test_teachers_students_and_the_combined_row(monkeypatch, tmp_path):
 def test_pairs_on_different_scenes_are_refused():
     a = [dict(seed=0, fraction=0.1, mAP=1.0, NDS=1.0, split=dict(scenes=['a']))]
     b = [dict(seed=0, fraction=0.1, mAP=1.0, NDS=1.0, split=dict(scenes=['b']))]
-    with pytest.raises(ValueError, match='different scenes'):
-        dist.paired(a, b)
-    assert dist.paired(a, []) == {}
+    with pytest.raises(ValueError, match='x and y, seed 0 were trained on different scene subsets'):
+        paired_runs(a, b, what='x and y')
+    assert paired_runs(a, []) == {}
 
 
 def test_fraction_options_are_part_of_the_protocol(tmp_path):
