@@ -305,7 +305,7 @@ class BEVDistill(BaseSelfSupervisor):
 
     def instance_term(self, bev: Tensor, preds: List[dict], teacher) -> Tensor:
         """InfoNCE of the two BEV maps sampled at the student's ``num_instances`` peaks."""
-        k = int(self.instance_cfg.get('num_instances', 100))
+        k = int(self.instance_cfg['num_instances'])
         with torch.no_grad():
             peaks = heatmap_peaks([{kk: v.detach() for kk, v in p.items()} for p in preds], k)
         ny, nx = bev.shape[-2:]
@@ -321,7 +321,7 @@ class BEVDistill(BaseSelfSupervisor):
         """The teacher's top-``top_k`` boxes per sample as instances, and their scores."""
         head = self.target_generator.head
         coder = head.bbox_coder
-        peaks = heatmap_peaks(teacher.preds, int(self.response_cfg.get('top_k', 50)))
+        peaks = heatmap_peaks(teacher.preds, int(self.response_cfg['top_k']))
         boxes = peaks_to_boxes(peaks, coder.pc_range, coder.voxel_size, coder.out_size_factor, head.norm_bbox)
         instances, scores = [], []
         for b in range(len(boxes)):
@@ -341,10 +341,11 @@ class BEVDistill(BaseSelfSupervisor):
         code_weights = None if code_weights is None else torch.tensor(code_weights)
         box_pred, box_target, box_score = [], [], []
         heat_loss = preds[0]['heatmap'].sum() * 0.0
+        orders = [task_order(inst.labels_3d, head.class_names) for inst in pseudo]  # [sample][task]
         for t, pred in enumerate(preds):
             reg = anno_box(pred).flatten(2).transpose(1, 2)  # (B, Y*X, 10)
-            for b, inst in enumerate(pseudo):
-                order = task_order(inst.labels_3d, head.class_names)[t]
+            for b in range(len(pseudo)):
+                order = orders[b][t]
                 n = min(len(order), targets[t].shape[1])
                 valid = masks[t][b, :n].bool()
                 box_pred.append(reg[b, inds[t][b, :n][valid]])
