@@ -3,6 +3,7 @@
 from .bev_predictor import BEVEmbeddingPredictor
 from .mae_decoders import BEVPointDecoder, OccupancyDecoder3D
 from .render_field import ConditionalRenderField, encode_direction
+from .sdf_field import SDFNetwork, SDFRenderField
 from .separate_head import CenterSeparateHead
 from .unsplatting import UnsplatOutput, UnsplattingHead
 
@@ -12,6 +13,8 @@ __all__ = [
     'CenterSeparateHead',
     'ConditionalRenderField',
     'OccupancyDecoder3D',
+    'SDFNetwork',
+    'SDFRenderField',
     'UnsplatOutput',
     'UnsplattingHead',
     'encode_direction',

@@ -11,6 +11,7 @@ from .distill_losses import NegativeCosineLoss
 from .jepa_losses import MaskedCosineLoss, PerSampleVarianceLoss, masked_mean
 from .mae_losses import ChamferLoss, OccupancyBCELoss
 from .render_losses import MaskedLpLoss
+from .sdf_losses import EikonalLoss, FreeSpaceLoss
 
 __all__ = [
     'gaussian_center_weights',
@@ -19,6 +20,8 @@ __all__ = [
     'InfoNCELoss',
     'ForegroundMSELoss',
     'ChamferLoss',
+    'EikonalLoss',
+    'FreeSpaceLoss',
     'MaskedCosineLoss',
     'MaskedLpLoss',
     'NegativeCosineLoss',

@@ -10,7 +10,8 @@ Field contract (``FieldFn``): ``field(points (B, R, S, 3), view_dirs (B, R, 3), 
 returns a dict with ``raw`` ``(B, R, S)`` (the density module's input, e.g. raw density or signed
 distance), ``rgb`` ``(B, R, S, 3)`` when ``with_color``, and any extra outputs (e.g. ``sdf_grad``
 ``(B, R, S, 3)``); every entry but ``rgb`` is passed to the density module as a keyword, together
-with ``view_dirs``, and the extras are returned with the rendering.
+with ``view_dirs`` (unit) and ``metric_deltas`` (interval lengths in metres: ``deltas`` times the
+direction's norm), and the extras are returned with the rendering.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class VolumeRenderer(nn.Module):
         points = origins.unsqueeze(2) + t_vals.unsqueeze(-1) * directions.unsqueeze(2)
         out = dict(field(points, view_dirs, with_color))
         rgb = out.pop('rgb', None)
-        alpha = self.density(deltas=deltas, view_dirs=view_dirs, **out)
+        metric_deltas = deltas * directions.norm(dim=-1, keepdim=True)
+        alpha = self.density(deltas=deltas, view_dirs=view_dirs, metric_deltas=metric_deltas, **out)
         rendered = volume_render(
             alpha, t_vals, rgb if with_color else None, normalize_depth=self.normalize_depth
         )
