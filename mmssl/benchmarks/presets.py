@@ -219,7 +219,10 @@ class BenchmarkPreset:
 _TINY_MODELS = {
     'bevfusion': ModelEntry(
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
-        pretrain_configs={'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py'},
+        pretrain_configs={
+            'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py',
+            'unipad': 'configs/unipad/unipad_bevfusion_tiny.py',  # joint camera + LiDAR
+        },
         strategies=BEVFUSION_STRATEGIES,
     ),
     # camera-only: `--model bevdet --methods scratch,occfeat,occfeat_occonly` (OccFeat's row, with a
@@ -228,6 +231,7 @@ _TINY_MODELS = {
         finetune_config='projects/BEVDet/configs/bevdet_tiny_synthetic.py',
         pretrain_configs={
             'nsmae': 'configs/nsmae/nsmae_bevdet_tiny.py',
+            'unipad': 'configs/unipad/unipad_bevdet_tiny.py',
             'occfeat': 'configs/occfeat/occfeat_bevdet_tiny.py',
             'occfeat_occonly': 'configs/occfeat/occfeat_bevdet_tiny_occonly.py',
             'occfeat_dinov2': 'configs/occfeat/occfeat_bevdet_tiny_dinov2.py',  # needs the released weights
@@ -262,6 +266,7 @@ _TINY_MODELS = {
             'adljepa': 'configs/adljepa/adljepa_centerpoint_tiny.py',
             'bevmae': 'configs/bevmae/bevmae_centerpoint_tiny.py',
             'occmae': 'configs/occmae/occmae_centerpoint_tiny.py',
+            'unipad': 'configs/unipad/unipad_centerpoint_tiny.py',
         },
     ),
 }

@@ -1,7 +1,7 @@
 # NS-MAE, camera only, on the BEVDet embedding network. The encoder entries equal those of
 # projects/BEVDet/configs/_base_/bevdet_model.py (BEVDet-Tiny: Swin-T stages 3-4, neck -> 512 ch
 # at 1/16, LSS 1-60 m in 1 m bins, 64 ch, 0.8 m cells over [-51.2, 51.2] m, no depth input);
-# checked by tests/test_models/test_algorithms/test_nsmae_configs.py. The volume is the camera
+# checked by tests/test_models/test_algorithms/test_method_configs.py. The volume is the camera
 # volume alone; LiDAR is still loaded for the depth targets.
 _base_ = ['./nsmae_bevfusion_model.py']
 custom_imports = dict(

@@ -1,6 +1,6 @@
 # Tiny NS-MAE/BEVFusion model for CPU tests and the synthetic world. Its encoders equal those of
 # the tiny detector projects/BEVFusion/configs/bevfusion_tiny_synthetic.py (checked by
-# tests/test_models/test_algorithms/test_nsmae_configs.py): 128x352 images, ResNet-18 with 8
+# tests/test_models/test_algorithms/test_method_configs.py): 128x352 images, ResNet-18 with 8
 # base channels, 0.4 m camera cells (0.8 m after the stride-2 downsampling), 0.2 x 0.2 x 0.4 m
 # LiDAR voxels and a 3-stage sparse encoder (stride 4): a 64 x 128 BEV of 0.8 m cells over the
 # detector's rectangle [-25.6, 25.6] x [-51.2, 51.2] m. NS-MAE parts: 4x4 image patches (the

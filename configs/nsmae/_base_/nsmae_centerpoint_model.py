@@ -1,7 +1,7 @@
 # NS-MAE, LiDAR only, on the CenterPoint embedding network (MMDet3D's 0.075 m nuScenes
 # CenterPoint: HardSimpleVFE + SparseEncoder -> 128 x 2 z over [-54, 54]^2 x [-5, 3] m). The
 # encoder entries equal those of projects/CenterPoint/configs/centerpoint_full_nus.py (checked by
-# tests/test_models/test_algorithms/test_nsmae_configs.py). Renders BEV depth and, from the
+# tests/test_models/test_algorithms/test_method_configs.py). Renders BEV depth and, from the
 # images' calibration (images are loaded but not encoded), perspective depth; no colour.
 _base_ = ['./nsmae_bevfusion_model.py']
 custom_imports = dict(imports=['projects.CenterPoint.centerpoint'], allow_failed_imports=False)

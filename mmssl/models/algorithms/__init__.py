@@ -9,6 +9,7 @@ from .nsmae import NSMAE
 from .occfeat import OccFeat
 from .occupancy_mae import OccupancyMAE
 from .rendering import NeuralRenderingMixin, RenderView
+from .unipad import UniPAD
 
 __all__ = [
     'BEVDistill',
@@ -23,5 +24,6 @@ __all__ = [
     'OccupancyMAE',
     'NeuralRenderingMixin',
     'RenderView',
+    'UniPAD',
     'pillar_targets',
 ]

@@ -110,16 +110,6 @@ class NSMAE(NeuralRenderingMixin, MultiModalSelfSupervisor):
             views['bev'] = RenderView(self.bev_sampler, self.bev_renderer, False)
         return views
 
-    @staticmethod
-    def _terms(
-        name: str, loss, pred: Tensor, target: Tensor, valid: Tensor | None, diag: str
-    ) -> Dict[str, Tensor]:
-        """``loss_<name>`` (weighted) and its unweighted value ``<diag>`` (logged only)."""
-        return {
-            f'loss_{name}': loss(pred, target, valid),
-            diag: loss.unweighted(pred, target, valid).detach(),
-        }
-
     def loss(self, inputs: dict, data_samples: List) -> Dict[str, Tensor]:
         """Mask, embed, render and compare (eqs. 5-7)."""
         masked = self.mask_inputs(inputs, data_samples)
@@ -143,10 +133,10 @@ class NSMAE(NeuralRenderingMixin, MultiModalSelfSupervisor):
             out = view.renderer(field, rays.origins, rays.directions, with_color=view.with_color)
             t = rays.targets
             if view.with_color:
-                losses.update(self._terms('rgb', self.loss_rgb, out['rgb'], t['rgb'], None, 'rgb_mse'))
+                losses.update(self.loss_terms('rgb', self.loss_rgb, out['rgb'], t['rgb'], None, 'rgb_mse'))
             if depth_loss is not None:
                 losses.update(
-                    self._terms(
+                    self.loss_terms(
                         f'depth_{name}', depth_loss, out['depth'], t['depth'], t['valid'], f'depth_{name}_l1'
                     )
                 )

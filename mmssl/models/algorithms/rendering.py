@@ -36,6 +36,17 @@ class NeuralRenderingMixin(metaclass=ABCMeta):
     def field_of(self, inputs: dict, data_samples: Sequence) -> FieldFn:
         """The field of the (masked) inputs."""
 
+    @staticmethod
+    def loss_terms(
+        name: str, loss, pred: Tensor, target: Tensor, valid: Tensor | None, diag: str
+    ) -> Dict[str, Tensor]:
+        """``loss_<name>`` (weighted) and its unweighted value ``<diag>`` (logged only) of a
+        ``MaskedLpLoss``-like loss."""
+        return {
+            f'loss_{name}': loss(pred, target, valid),
+            diag: loss.unweighted(pred, target, valid).detach(),
+        }
+
     @torch.no_grad()
     def render_maps(
         self,

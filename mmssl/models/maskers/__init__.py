@@ -5,7 +5,14 @@ same arguments, so a mask is configured the same way whichever side draws it.
 """
 
 from .bev import BEVGuidedMasker, BEVMaskResult
-from .image import ImagePatchMasker
+from .image import ImagePatchMasker, keep_masked
 from .voxel import VoxelMasker, VoxelMaskResult
 
-__all__ = ['BEVGuidedMasker', 'BEVMaskResult', 'ImagePatchMasker', 'VoxelMasker', 'VoxelMaskResult']
+__all__ = [
+    'BEVGuidedMasker',
+    'BEVMaskResult',
+    'ImagePatchMasker',
+    'VoxelMasker',
+    'VoxelMaskResult',
+    'keep_masked',
+]

@@ -1,10 +1,13 @@
-"""Image patch masking with an optional learnable [MASK] token (NS-MAE Sec. 3.2)."""
+"""Image patch masking with an optional learnable [MASK] token (NS-MAE Sec. 3.2), and the
+SparK-style re-masking of backbone stages (UniPAD Sec. 3.2)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmssl.ops.masking import image_patch_mask
@@ -77,3 +80,41 @@ class ImagePatchMasker(nn.Module):
         m = mask.to(imgs.dtype).repeat_interleave(s, dim=2).repeat_interleave(s, dim=3).unsqueeze(2)
         token = self.mask_token.to(imgs.dtype).repeat(1, 1, h // s, w // s).view(1, 1, 3, h, w)
         return imgs * (1 - m) + token * m
+
+
+@contextmanager
+def keep_masked(backbone: nn.Module, stages: Sequence[str], mask: Tensor) -> Iterator[None]:
+    """Zero the masked patches again at the output of each named backbone stage (SparK-style).
+
+    SparK (and UniPAD's ``mask_convnext``) run sparse convolutions so a masked patch stays empty
+    through the encoder. On a dense CPU backbone this context manager emulates the part that is
+    a mask: forward hooks multiply each listed stage's output ``(B * N, C, h, w)`` by the visible
+    mask resized (nearest) to ``(h, w)``. It does not emulate sparse normalisation: BatchNorm
+    statistics still see the zeros.
+
+    Args:
+        backbone: the image backbone (stages are looked up with ``get_submodule``).
+        stages: names of submodules whose 4D tensor output is re-masked (e.g. ``'layer1'`` ..
+            ``'layer4'`` of ``mmdet.ResNet``); empty: only the input is masked.
+        mask: (B, N, gh, gw) bool, True = masked patch.
+
+    Raises:
+        TypeError: a listed stage does not return a 4D tensor of ``B * N`` images.
+    """
+    visible = (~mask.bool()).flatten(0, 1).unsqueeze(1)
+
+    def hook(module: nn.Module, args, output):
+        if not isinstance(output, Tensor) or output.dim() != 4 or output.shape[0] != visible.shape[0]:
+            raise TypeError(
+                f'keep_masked: stage {type(module).__name__} returns {type(output).__name__} '
+                f'{tuple(getattr(output, "shape", ()))}, not a ({visible.shape[0]}, C, h, w) tensor'
+            )
+        keep = F.interpolate(visible.to(output.dtype), size=output.shape[-2:], mode='nearest')
+        return output * keep
+
+    handles = [backbone.get_submodule(name).register_forward_hook(hook) for name in stages]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

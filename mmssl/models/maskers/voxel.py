@@ -88,6 +88,14 @@ class VoxelMasker(nn.Module):
             raise ValueError('VoxelMasker: range_ratios needs one ratio more than range_band_edges')
         self.point_cloud_range = [float(v) for v in point_cloud_range]
         self.voxel_size = [float(v) for v in voxel_size]
+        for axis, size in enumerate(self.voxel_size):
+            cells = (self.point_cloud_range[axis + 3] - self.point_cloud_range[axis]) / size
+            if abs(cells - round(cells)) > 1e-4:
+                lo, hi = self.point_cloud_range[axis], self.point_cloud_range[axis + 3]
+                raise ValueError(
+                    f'VoxelMasker: voxel size {size} does not tile [{lo}, {hi}] on axis {"xyz"[axis]} '
+                    f'({cells:.3f} voxels): the points of a partial voxel would never be masked'
+                )
         self.ratio = float(ratio)
         self.mode = mode
         self.range_band_edges = tuple(float(v) for v in range_band_edges)

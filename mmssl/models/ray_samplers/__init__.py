@@ -2,7 +2,15 @@
 
 from .bev import BEVRaySampler
 from .bundle import RayBundle, RenderContext
+from .depth_aware import DepthAwareRaySampler
 from .perspective import PerspectiveRaySampler
 from .random_view import RandomViewRaySampler
 
-__all__ = ['BEVRaySampler', 'PerspectiveRaySampler', 'RandomViewRaySampler', 'RayBundle', 'RenderContext']
+__all__ = [
+    'BEVRaySampler',
+    'DepthAwareRaySampler',
+    'PerspectiveRaySampler',
+    'RandomViewRaySampler',
+    'RayBundle',
+    'RenderContext',
+]

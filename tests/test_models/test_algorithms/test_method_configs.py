@@ -1,4 +1,5 @@
-"""NS-MAE configs: encoders identical to the detectors' (trivial fine-tune), every config builds."""
+"""Pre-training configs (NS-MAE, UniPAD): encoders identical to the detectors' (trivial fine-tune),
+every full-size model config builds."""
 
 import pytest
 from mmengine.config import Config
@@ -15,6 +16,18 @@ DETECTORS = {
     'configs/nsmae/nsmae_bevdet_tiny.py': 'projects/BEVDet/configs/bevdet_tiny_synthetic.py',
     'configs/nsmae/nsmae_centerpoint_tiny.py': 'projects/CenterPoint/configs/centerpoint_tiny_synthetic.py',
 }
+UNIPAD_BASE = 'configs/unipad/_base_/unipad_{}_model.py'
+DETECTORS.update(
+    {
+        UNIPAD_BASE.format('bevfusion'): DETECTORS[MODEL_BASE.format('bevfusion')],
+        UNIPAD_BASE.format('bevdet'): DETECTORS[MODEL_BASE.format('bevdet')],
+        UNIPAD_BASE.format('centerpoint'): DETECTORS[MODEL_BASE.format('centerpoint')],
+        **{
+            f'configs/unipad/unipad_{m}_tiny.py': DETECTORS[f'configs/nsmae/nsmae_{m}_tiny.py']
+            for m in ('bevfusion', 'bevdet', 'centerpoint')
+        },
+    }
+)
 
 
 def _norm(value):
@@ -63,3 +76,17 @@ def test_full_model_configs_build(name):
     if model.with_camera:
         assert model.img_masker.patch_size == 8 and model.img_masker.ratio == 0.5
         assert not model.img_masker.shared and model.loss_rgb.loss_weight == 1e4
+
+
+@pytest.mark.parametrize('name', ['bevfusion', 'bevdet', 'centerpoint'])
+def test_full_unipad_model_configs_build(name):
+    cfg = Config.fromfile(UNIPAD_BASE.format(name))
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+
+        import_modules_from_strings(**cfg.custom_imports)
+    model = MODELS.build(cfg.model)
+    assert model.with_camera == (name != 'centerpoint')
+    assert model.with_lidar == (name != 'bevdet')
+    assert (model.loss_rgb is None) == (name == 'centerpoint')  # the official LiDAR run is depth-only
+    assert model.renderer.sampler.num_samples == 96 and model.ray_sampler.num_rays == 512
