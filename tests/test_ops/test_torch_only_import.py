@@ -16,6 +16,7 @@ from mmssl.ops import bev_pool, hard_voxelize
 from mmssl.ops.masking import exact_random_mask
 from mmssl.ops.rays import perspective_rays
 from mmssl.ops.volume_rendering import nerf_alpha, volume_render
+from mmssl.ops.sdf_rendering import neus_alpha, trilinear_sample
 k = torch.tensor([[10.0, 0, 8], [0, 10, 6], [0, 0, 1]])
 l2c = torch.tensor([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0], [0, 0, 0, 1]])
 m = compose_lidar2img(k, l2c)
