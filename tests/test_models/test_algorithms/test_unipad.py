@@ -211,3 +211,19 @@ def test_checkpoint_hands_the_encoders_to_the_detector(name, tmp_path):
     assert report.count('loaded') == sum(k.startswith(tuple(prefix_map)) for k in state)
     # the render head, projections and NeuS sharpness are not handed over
     assert not any(k.startswith(('render_head', 'fuse_proj', 'renderer')) for k in det_state)
+
+
+def test_optional_eikonal_and_free_space_terms(batch):
+    model = build(
+        'bevfusion',
+        loss_eikonal=dict(_delete_=True, type='EikonalLoss', loss_weight=0.1),
+        loss_free_space=dict(_delete_=True, type='FreeSpaceLoss', margin=0.5, loss_weight=0.1),
+    )
+    model.train()
+    data = model.data_preprocessor(copy.deepcopy(batch), training=True)
+    losses = model(**data, mode='loss')
+    assert {'loss_eikonal', 'loss_free_space'} <= set(losses)
+    assert all(torch.isfinite(losses[k]) and losses[k] >= 0 for k in ('loss_eikonal', 'loss_free_space'))
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert model.render_head.sdf_net.xyz.weight.grad.abs().sum() > 0
