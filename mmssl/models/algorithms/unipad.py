@@ -170,7 +170,8 @@ class UniPAD(NeuralRenderingMixin, MultiModalSelfSupervisor):
         if with_color:
             losses.update(self.loss_terms('rgb', self.loss_rgb, out['rgb'], t['rgb'], None, 'rgb_l1'))
         # t is camera-z along the ray; the Euclidean range of a parameter is t |d|
-        scale = rays.directions.norm(dim=-1) if self.depth_target == 'range' else torch.ones_like(t['depth'])
+        norm = rays.directions.norm(dim=-1)
+        scale = norm if self.depth_target == 'range' else torch.ones_like(norm)
         pred_m, target_m = out['depth'] * scale, t['depth'] * scale
         if self.loss_depth is not None:
             s = self.scene_scale
@@ -188,9 +189,9 @@ class UniPAD(NeuralRenderingMixin, MultiModalSelfSupervisor):
             )
             losses['loss_eikonal'] = self.loss_eikonal(grad)
         if self.loss_free_space is not None:
-            sample_m = out['t_vals'] * rays.directions.norm(dim=-1, keepdim=True)
-            range_m = t['depth'] * rays.directions.norm(dim=-1)
-            losses['loss_free_space'] = self.loss_free_space(out['sdf'], sample_m, range_m, t['valid'])
+            losses['loss_free_space'] = self.loss_free_space(
+                out['sdf'], out['t_vals'] * norm.unsqueeze(-1), t['depth'] * norm, t['valid']
+            )
         if isinstance(self.renderer.density, NeuSDensity):
             losses['inv_s'] = self.renderer.density.inv_s.detach()
         return losses
