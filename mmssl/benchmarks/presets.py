@@ -311,7 +311,8 @@ def _quick() -> BenchmarkPreset:
     Budget, estimated from the ``cpu`` preset's measured step costs on the idle 2-core CPU
     (2.0-2.1 s per fine-tuning and 1.5 s per pre-training iteration at one thread): about
     3 min per fine-tune with its start-up and evaluation, 5 min of pre-training beside the
-    scratch runs, 1-2 min per probe: about 17 min plus the world. 60 iterations are too few
+    scratch runs, 1-2 min per probe: about 17 min plus the world (measured 2026-12-02: 19.4 min
+    with the world's 2.5 min; docs/benchmarks-label-efficiency.md). 60 iterations are too few
     for the tiny detector to detect much, and two seeds give a very wide interval (t with
     1 degree of freedom): the preset checks the pipeline, not conclusions.
     """
