@@ -68,7 +68,7 @@ class SDFNetwork(nn.Module):
         """NeuS/SAL geometric initialisation, inside-out: ``sdf ~ radius - |x|`` at the start.
 
         The coordinate and hidden layers get ``N(0, 2 / width)`` weights and zero bias, the feature
-        projections start small (std 0.01: the field first depends mostly on the position, and the
+        projections start small (std 1e-4: the field first depends mostly on the position, and the
         encoders still receive a gradient from the first step) and the SDF output
         weights ``N(-sqrt(pi / width), 1e-4)`` with bias ``radius``, so the scene starts as free space
         around the ego with a surface ``radius`` (normalised units) away on every ray (NeuS's
@@ -79,7 +79,7 @@ class SDFNetwork(nn.Module):
             nn.init.normal_(layer.weight, 0.0, math.sqrt(2.0 / layer.out_features))
             nn.init.zeros_(layer.bias)
         for proj in self.feats:
-            nn.init.normal_(proj.weight, 0.0, 0.01)
+            nn.init.normal_(proj.weight, 0.0, 1e-4)
             nn.init.zeros_(proj.bias)
         nn.init.normal_(self.out.weight[:1], -math.sqrt(math.pi / width), 1e-4)
         self.out.bias[:1] = radius

@@ -78,7 +78,7 @@ class _RecordingDensity(nn.Module):
         return torch.sigmoid(raw) * 0.1
 
 
-def test_renderer_passes_field_extras_and_view_dirs_to_the_density():
+def test_renderer_passes_field_extras_view_dirs_and_metric_deltas_to_the_density():
     renderer = MODELS.build(
         dict(type='VolumeRenderer', near=0.5, far=2.0, step=0.5, density=dict(type='_RecordingDensity'))
     )
@@ -89,8 +89,10 @@ def test_renderer_passes_field_extras_and_view_dirs_to_the_density():
     origins = torch.zeros(1, 2, 3)
     dirs = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 3.0, 0.0]]])
     out = renderer(field, origins, dirs, with_color=False)
-    assert set(renderer.density.seen) == {'sdf_grad', 'view_dirs'}
+    assert set(renderer.density.seen) == {'sdf_grad', 'view_dirs', 'metric_deltas'}
     torch.testing.assert_close(renderer.density.seen['view_dirs'], torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]]))
+    # interval lengths in metres: the 0.5 step of t times the directions' norms 2 and 3
+    torch.testing.assert_close(renderer.density.seen['metric_deltas'], torch.tensor([[[1.0] * 3, [1.5] * 3]]))
     assert out['sdf_grad'].shape == (1, 2, 3, 3) and out['t_vals'].shape == (1, 2, 3)
     assert 'raw' not in out and out['depth'].shape == (1, 2)
     with pytest.raises(ValueError, match='near, far and step'):
