@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from mmssl.geometry import depth_maps
+from mmssl.ops.rays import sample_pixel_indices
 from mmssl.registry import MODELS
 
 from .bundle import RayBundle, RenderContext
@@ -65,17 +66,11 @@ class DepthAwareRaySampler(PerspectiveRaySampler):
 
     def pick(self, valid: Tensor, h: int, w: int, generator: torch.Generator | None = None) -> Tensor:
         """``num_rays`` flat pixel indices of one image from its ``(H * W,)`` depth-valid mask."""
-        hits = valid.nonzero().squeeze(1)
-        if hits.numel() >= self.num_rays:
-            return hits[
-                torch.randperm(hits.numel(), generator=generator, device=hits.device)[: self.num_rays]
-            ]
-        grid = self.fallback_grid(h, w, valid.device)
-        if grid.numel() >= self.num_rays:
-            return grid[
-                torch.randperm(grid.numel(), generator=generator, device=grid.device)[: self.num_rays]
-            ]
-        return grid[torch.randint(grid.numel(), (self.num_rays,), generator=generator, device=grid.device)]
+        if int(valid.sum()) < self.num_rays:
+            valid = torch.zeros_like(valid)
+            valid[self.fallback_grid(h, w, valid.device)] = True
+        # among the candidates: without replacement when enough exist, else with replacement
+        return sample_pixel_indices(h * w, 0, valid, self.num_rays, generator)
 
     def forward(self, ctx: RenderContext, generator: torch.Generator | None = None) -> RayBundle:
         """Training rays ``(B, N * num_rays, 3)`` with ``depth`` (camera-z), ``valid`` and ``rgb``."""
