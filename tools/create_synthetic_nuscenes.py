@@ -4,7 +4,8 @@ Example:
     python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes
     python tools/create_synthetic_nuscenes.py --out data/synth-200 --scenes 200 --val-ratio 0.2
 
-Writes the nuScenes v1.0 tables, samples/, sweeps/ and maps/ under ``--out`` (see
+Writes the nuScenes v1.0 tables, samples/, sweeps/, maps/ and the LiDAR semantic labels
+lidarseg/ (nuScenes-lidarseg format; ``--no-lidarseg`` leaves them out) under ``--out`` (see
 ``mmssl.datasets.synthetic.generate_world``), then ``nuscenes_infos_{train,val}.pkl`` with
 MMDet3D's converter (the path of ``tools/create_data.py``) unless ``--skip-infos``.
 
@@ -57,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--workers', type=int, default=0, help='processes rendering scenes (0: min(2, CPUs, scenes))'
     )
+    parser.add_argument(
+        '--no-lidarseg',
+        action='store_true',
+        help='do not write the LiDAR semantic labels (lidarseg/<version>/*_lidarseg.bin, lidarseg.json)',
+    )
     parser.add_argument('--skip-infos', action='store_true', help='do not create info files')
     parser.add_argument(
         '--max-sweeps', type=int, default=10, help='sweeps recorded per keyframe in the info files'
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         lidar_azimuth_steps=args.lidar_azimuth_steps,
         objects_per_scene=args.objects_per_scene,
         save_depth=args.save_depth,
+        lidarseg=not args.no_lidarseg,
         workers=args.workers,
     )
     gen_seconds = time.time() - start

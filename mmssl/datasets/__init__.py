@@ -4,6 +4,19 @@ from . import transforms  # noqa: F401  (registers the transforms)
 from .errors import BadSampleError, describe_sample
 from .kitti_ssl_dataset import KittiSSLDataset
 from .label_free import check_label_free_pipeline, label_dependent_transforms
+from .lidarseg import (
+    NUSCENES_LIDARSEG_16_CLASSES,
+    NUSCENES_LIDARSEG_16_IGNORE_INDEX,
+    NUSCENES_LIDARSEG_16_MAPPING,
+    NUSCENES_LIDARSEG_CATEGORIES,
+    SEMANTICKITTI_CLASSES,
+    SEMANTICKITTI_IGNORE_INDEX,
+    SEMANTICKITTI_LEARNING_MAP,
+    map_nuscenes_lidarseg_to_16,
+    map_semantickitti_to_19,
+    read_nuscenes_lidarseg,
+    read_semantickitti_label,
+)
 from .nuscenes_ssl_dataset import NuScenesSSLDataset
 from .ssl_dataset import SSLDatasetMixin
 
@@ -15,4 +28,15 @@ __all__ = [
     'SSLDatasetMixin',
     'check_label_free_pipeline',
     'label_dependent_transforms',
+    'NUSCENES_LIDARSEG_CATEGORIES',
+    'NUSCENES_LIDARSEG_16_CLASSES',
+    'NUSCENES_LIDARSEG_16_IGNORE_INDEX',
+    'NUSCENES_LIDARSEG_16_MAPPING',
+    'SEMANTICKITTI_CLASSES',
+    'SEMANTICKITTI_IGNORE_INDEX',
+    'SEMANTICKITTI_LEARNING_MAP',
+    'map_nuscenes_lidarseg_to_16',
+    'map_semantickitti_to_19',
+    'read_nuscenes_lidarseg',
+    'read_semantickitti_label',
 ]

@@ -4,7 +4,11 @@ The v1.1 format (``tools/create_data.py`` / MMDet3D's ``update_infos_to_v2.py``)
 ``metainfo`` and ``data_list``; each sample has ``lidar_points`` (``lidar_path``,
 ``num_pts_feats``), ``images`` (per camera ``img_path``, ``cam2img`` 3x3 or 4x4, ``lidar2cam``
 4x4, optionally ``lidar2img`` 4x4) and, for nuScenes, ``lidar_sweeps`` (each with
-``lidar_points.lidar_path``, ``lidar_points.lidar2sensor`` 4x4 and ``timestamp``).
+``lidar_points.lidar_path``, ``lidar_points.lidar2sensor`` 4x4 and ``timestamp``). A sample with
+LiDAR semantic labels has ``pts_semantic_mask_path``: a file name, resolved like ``lidar_path``
+(``data_prefix['pts_semantic_mask']``, e.g. ``lidarseg/v1.0-mini`` for nuScenes-lidarseg).
+The checks here are of the info only; the files are checked where they are read
+(:func:`mmssl.datasets.lidarseg.read_nuscenes_lidarseg` for the label files).
 """
 
 from __future__ import annotations
@@ -83,6 +87,17 @@ def _matrix(
     return mat
 
 
+def _check_mask_path(sample: str, info: Mapping[str, Any]) -> None:
+    """``pts_semantic_mask_path``, where set (not ``None``), is a non-empty string."""
+    path = info.get('pts_semantic_mask_path')
+    if path is not None and (not isinstance(path, str) or not path):
+        raise BadSampleError(
+            sample,
+            'info key pts_semantic_mask_path',
+            f'is {path!r}; expected the file name of the per-point semantic labels',
+        )
+
+
 def check_sample_info(
     info: Mapping[str, Any], use_lidar: bool, use_camera: bool, camera_names: Sequence[str] | None = None
 ) -> None:
@@ -96,6 +111,7 @@ def check_sample_info(
             ``img_path`` (at least one).
     """
     sample = describe_sample(info)
+    _check_mask_path(sample, info)
     if use_lidar:
         lidar = info.get('lidar_points')
         if not isinstance(lidar, Mapping):

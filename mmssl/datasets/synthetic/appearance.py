@@ -22,6 +22,7 @@ from .road import (
     PARKING_OUTER,
     ROAD_HALF_WIDTH,
     WALKWAY_OUTER,
+    to_road_frame,
 )
 from .scene import BUILDING, CLASS_SPECS, LANE_WIDTH, SceneLayout
 
@@ -115,9 +116,7 @@ def _ground_material(xy_road: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _to_road(points: np.ndarray, layout: SceneLayout) -> np.ndarray:
     """(P, 2) road-frame xy of global points (P, 3)."""
-    c, s = np.cos(layout.road_yaw), np.sin(layout.road_yaw)
-    rel = points[:, :2] - layout.road_origin
-    return np.stack([c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1]], axis=1)
+    return to_road_frame(points, layout.road_origin, layout.road_yaw)
 
 
 def shade_camera(hits: RayHits, dirs: np.ndarray, layout: SceneLayout) -> np.ndarray:

@@ -10,6 +10,10 @@ grown by :data:`ANNOTATION_MARGIN` on every side (ray-cast points lie exactly on
 faces, where an unpadded box would count them by rounding luck), and ``num_lidar_pts`` is the
 nuScenes devkit's own count (``points_in_box``) of the keyframe's LiDAR points, as written to
 disk (float32), in that box.
+
+LiDAR semantic labels (``cfg.lidarseg``): every keyframe sweep also gets its nuScenes-lidarseg
+file, one label per written point from what its ray hit (:mod:`.point_labels`), and a
+``lidarseg`` record.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from .appearance import lidar_intensity, shade_camera
 from .maps import ROAD_FRAME_KEY, road_frame_record
+from .point_labels import lidarseg_labels, lidarseg_record, write_lidarseg
 from .raycast import MISS, BoxSet
 from .scene import CLASS_SPECS, SceneLayout, sample_scene_layout
 from .sensors import CAMERA_NAMES, LidarSpec, SensorRig, make_rig, render_camera, scan_lidar
@@ -36,7 +41,8 @@ ANNOTATION_MARGIN = 0.05  # metres added to each side of an object's box in its 
 
 @dataclass(frozen=True)
 class CaptureConfig:
-    """Settings shared by all scenes of a world (see ``generate_world`` for their meaning)."""
+    """Settings shared by all scenes of a world (see ``generate_world`` for their meaning;
+    ``version`` names the folder of the lidarseg files)."""
 
     root: str
     seed: int
@@ -48,6 +54,8 @@ class CaptureConfig:
     annotation_range: float
     save_depth: bool
     jpeg_quality: int
+    version: str = 'v1.0-mini'
+    lidarseg: bool = True
 
 
 def _quat_yaw(yaw: float) -> list[float]:
@@ -134,6 +142,7 @@ class _SceneWriter:
                 'sample_data',
                 'sample_annotation',
                 'instance',
+                'lidarseg',
             )
         }
         self.root = Path(cfg.root)
@@ -278,9 +287,13 @@ def capture_scene(
             _write_lidar(
                 w.root / filename, points[valid], lidar_intensity(hits, dirs, layout)[valid], ring[valid]
             )
-            w.add_sample_data(
+            record = w.add_sample_data(
                 'LIDAR_TOP', sample_tokens[k], start_us + ts, j == 0, ego2global, filename, (0, 0)
             )
+            if j == 0 and cfg.lidarseg:
+                labels = lidarseg_labels(hits, layout)[valid]
+                label_file = write_lidarseg(w.root, cfg.version, record['token'], labels)
+                w.records['lidarseg'].append(lidarseg_record(record['token'], label_file))
         # Keyframe: boxes, LiDAR statistics and cameras at t_key.
         t = t_key * 1e-6
         ego_xy = ego2global[:2, 3]

@@ -9,6 +9,12 @@ synthetic world.
 Glue (the only deviations from MMDet3D's script): the converter modules are loaded from their
 files (``.mim`` is not an importable package name), and ``update_nuscenes_infos`` opens the devkit
 at the hard-coded ``./data/nuscenes``; its ``NuScenes`` is replaced by one that opens ``root``.
+Where the root has nuScenes-lidarseg labels (``<version>/lidarseg.json``, written by the
+synthetic world), the converter itself records each keyframe's label file: the v1.1 infos carry
+``pts_semantic_mask_path``, the file name ``<lidar sample_data token>_lidarseg.bin`` (resolved
+against ``data_prefix['pts_semantic_mask'] = 'lidarseg/<version>'``, as ``lidar_points.lidar_path``
+is against ``data_prefix['pts']``).
+
 An empty split (e.g. no val scene in a one-scene world) makes ``update_nuscenes_infos`` fail
 (``ignore_class_name`` is only bound inside its loop); its v1.1 file is written here instead,
 with the metainfo that function writes.

@@ -19,9 +19,14 @@ Painted lines on the road (``divider``): the double yellow centre line (two line
 ``|y| = CENTRE_LINE_OFFSET``), the dashed lane separators at ``|y| = LANE_WIDTH`` (dashes of
 ``DASH_LENGTH`` every ``DASH_PERIOD`` metres of x; the divider layer is the continuous line, as a
 nuScenes lane divider is) and the solid road edges at ``|y| = ROAD_HALF_WIDTH - EDGE_LINE_INSET``.
+
+:func:`ground_surface` names the band of ground points (:data:`GROUND_SURFACES`), e.g. for their
+LiDAR semantic labels; :func:`to_road_frame` maps global points into the road frame.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .scene import LANE_WIDTH
 
@@ -37,7 +42,10 @@ __all__ = [
     'EDGE_LINE_INSET',
     'EDGE_LINE_HALF_WIDTH',
     'MAP_LAYER_NAMES',
+    'GROUND_SURFACES',
     'map_layer_bands',
+    'ground_surface',
+    'to_road_frame',
 ]
 
 #: Half width of the road (two lanes each way).
@@ -60,6 +68,39 @@ EDGE_LINE_HALF_WIDTH = 0.1
 
 #: Map layers of the synthetic world (nuScenes map-expansion layer names).
 MAP_LAYER_NAMES = ('drivable_area', 'carpark_area', 'walkway', 'divider')
+#: The ground's bands from the centre line outwards (the codes :func:`ground_surface` returns).
+GROUND_SURFACES = ('road', 'parking', 'pavement', 'grass')
+
+
+def ground_surface(y_road: np.ndarray) -> np.ndarray:
+    """Band of ground points from their road-frame y.
+
+    Args:
+        y_road: (P,) road-frame y of the points (metres to the left of the centre line).
+
+    Returns:
+        (P,) int64 index into :data:`GROUND_SURFACES`: road ``|y| < ROAD_HALF_WIDTH``, parking strip
+        up to ``PARKING_OUTER``, pavement up to ``WALKWAY_OUTER``, grass beyond (the bands of the
+        ground texture and of the map layers).
+    """
+    bounds = np.array([ROAD_HALF_WIDTH, PARKING_OUTER, WALKWAY_OUTER])
+    return np.searchsorted(bounds, np.abs(np.asarray(y_road, dtype=np.float64)), side='right')
+
+
+def to_road_frame(points: np.ndarray, road_origin: np.ndarray, road_yaw: float) -> np.ndarray:
+    """Road-frame xy of global points: ``R(-road_yaw) (p_xy - road_origin)``.
+
+    Args:
+        points: (P, 2+) global points (only x and y are used).
+        road_origin: (2,) global position of the road frame's origin.
+        road_yaw: global heading of the road frame.
+
+    Returns:
+        (P, 2) road-frame xy.
+    """
+    c, s = np.cos(road_yaw), np.sin(road_yaw)
+    rel = points[:, :2] - road_origin
+    return np.stack([c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1]], axis=1)
 
 
 def map_layer_bands() -> dict[str, dict]:

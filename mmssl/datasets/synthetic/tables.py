@@ -3,7 +3,9 @@
 The schema follows the nuScenes devkit (``nuscenes.nuscenes.NuScenes``): tokens are 32-hex strings,
 timestamps are microseconds, rotations are quaternions [w, x, y, z], box sizes are (w, l, h).
 Static tables (category, attribute, visibility, sensor) are shared by all scenes; the other tables
-are filled scene by scene and written once at the end.
+are filled scene by scene and written once at the end. The category table is the one of
+nuScenes-lidarseg (all 32 categories with their lidarseg ``index``, see :mod:`.point_labels`),
+and ``lidarseg.json`` is written when the scenes recorded lidarseg labels.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .maps import ROAD_FRAME_KEY, write_road_frames
+from .point_labels import category_records
 from .scene import CLASS_SPECS
 from .sensors import CAMERA_NAMES
 
@@ -43,6 +46,8 @@ TABLE_NAMES = (
     'sample_annotation',
     'map',
 )
+#: Written only when it has records (the devkit then loads the lidarseg labels).
+OPTIONAL_TABLE_NAMES = ('lidarseg',)
 ATTRIBUTES = (
     'vehicle.moving',
     'vehicle.stopped',
@@ -92,18 +97,10 @@ class WorldTables:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.tables: dict[str, list[dict]] = {name: [] for name in TABLE_NAMES}
+        self.tables: dict[str, list[dict]] = {name: [] for name in TABLE_NAMES + OPTIONAL_TABLE_NAMES}
         #: One road-frame record per scene (``maps/road_frames.json``, see :mod:`.maps`).
         self.road_frames: list[dict] = []
-        self.tables['category'] = [
-            dict(
-                token=self.category_token(i),
-                name=spec.category,
-                index=i,
-                description=f'synthetic {spec.name}',
-            )
-            for i, spec in enumerate(CLASS_SPECS)
-        ]
+        self.tables['category'] = category_records(self.category_token_of)
         self.tables['attribute'] = [
             dict(token=self.attribute_token(name), name=name, description=name) for name in ATTRIBUTES
         ]
@@ -125,7 +122,15 @@ class WorldTables:
         return make_token(self.seed, *parts)
 
     def category_token(self, cls: int) -> str:
+        """Token of the category of class ``cls`` of ``CLASS_SPECS``."""
         return self.token('category', cls)
+
+    def category_token_of(self, name: str) -> str:
+        """Token of a lidarseg category by name (a detection class's is :meth:`category_token`)."""
+        for cls, spec in enumerate(CLASS_SPECS):
+            if spec.category == name:
+                return self.category_token(cls)
+        return self.token('category', name)
 
     def attribute_token(self, name: str) -> str:
         return self.token('attribute', name)
@@ -141,8 +146,9 @@ class WorldTables:
             target.extend(rows)
 
     def write(self, root: Path, version: str, map_size: int = 64) -> None:
-        """Write ``root/version/*.json``, one small semantic-prior map mask per location and the
-        scenes' road frames ``root/maps/road_frames.json`` (the map layers, see :mod:`.maps`).
+        """Write ``root/version/*.json`` (``lidarseg.json`` only when it has records), one small
+        semantic-prior map mask per location and the scenes' road frames
+        ``root/maps/road_frames.json`` (the map layers, see :mod:`.maps`).
 
         Args:
             root: dataset root.
@@ -167,7 +173,7 @@ class WorldTables:
             )
         table_dir = root / version
         table_dir.mkdir(parents=True, exist_ok=True)
-        for name in TABLE_NAMES:
+        for name in TABLE_NAMES + tuple(n for n in OPTIONAL_TABLE_NAMES if self.tables[n]):
             with open(table_dir / f'{name}.json', 'w') as f:
                 json.dump(self.tables[name], f)
         write_road_frames(root, self.seed, self.road_frames)

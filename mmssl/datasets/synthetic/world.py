@@ -73,6 +73,7 @@ def generate_world(
     objects_per_scene: int = 40,
     annotation_range: float = 60.0,
     save_depth: bool = False,
+    lidarseg: bool = True,
     jpeg_quality: int = 90,
     workers: int = 0,
     progress: bool = True,
@@ -82,8 +83,12 @@ def generate_world(
     Writes ``out_dir/<version>/*.json`` (the 13 nuScenes tables), ``samples/LIDAR_TOP/*.pcd.bin``
     (float32, 5 values per point: x, y, z, intensity 0-255, ring 0-31, LIDAR_TOP frame),
     ``sweeps/LIDAR_TOP/*.pcd.bin``, ``samples/CAM_*/*.jpg``, ``maps/*.png`` and
-    ``synthetic_world.json`` (the generation settings), and with ``save_depth`` also
-    ``depth/CAM_*/<image stem>.npy`` (H, W) float32 camera-z depth maps (0 = sky).
+    ``synthetic_world.json`` (the generation settings), with ``lidarseg`` the LiDAR semantic
+    labels of every keyframe sweep in the nuScenes-lidarseg format
+    (``lidarseg/<version>/<sample_data token>_lidarseg.bin``, uint8, one lidarseg category index
+    per point of the ``.pcd.bin``, and ``<version>/lidarseg.json``; see
+    :mod:`.point_labels`), and with ``save_depth`` also ``depth/CAM_*/<image stem>.npy``
+    (H, W) float32 camera-z depth maps (0 = sky).
 
     Args:
         out_dir: dataset root.
@@ -99,6 +104,8 @@ def generate_world(
         objects_per_scene: annotated objects to place per scene (fewer when space runs out).
         annotation_range: objects farther than this from the ego (metres) are not annotated.
         save_depth: also write per-camera depth maps (for tests and debugging).
+        lidarseg: write the LiDAR semantic labels (one byte per keyframe point, no extra ray
+            casting: the labels come from the hits that make the points).
         jpeg_quality: JPEG quality of the images.
         workers: processes rendering scenes in parallel; 0 = min(2, CPU count, scenes). The
             output does not depend on it.
@@ -133,6 +140,8 @@ def generate_world(
         annotation_range=annotation_range,
         save_depth=save_depth,
         jpeg_quality=jpeg_quality,
+        version=version,
+        lidarseg=lidarseg,
     )
     tables = WorldTables(seed)
     jobs = list(enumerate(names))
@@ -180,6 +189,7 @@ def generate_world(
             annotation_range=annotation_range,
             val_ratio=val_ratio,
             jpeg_quality=jpeg_quality,
+            lidarseg=lidarseg,
         ),
     )
     with open(root / 'synthetic_world.json', 'w') as f:
