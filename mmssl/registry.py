@@ -3,7 +3,9 @@
 Every component mmssl defines is registered here, under the ``mmssl`` scope, so a config
 says ``type='NSMAE'`` for an mmssl module and ``type='mmdet3d.CenterPoint'`` (scope
 prefix) for a module of another OpenMMLab package. ``locations`` lets MMEngine import the
-modules that register into each registry on first use.
+modules that register into each registry on first use. ``SUPERPIXELS`` (superpixel sources of
+the image-to-LiDAR distillation cache) has no MMEngine counterpart, so it is a root registry of
+its own under the same ``mmssl`` scope.
 """
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
@@ -35,6 +37,7 @@ LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, locat
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['mmssl.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['mmssl.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['mmssl.datasets.transforms'])
+SUPERPIXELS = Registry('superpixel source', scope='mmssl', locations=['mmssl.datasets.superpixels'])
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mmssl.models'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['mmssl.models'])

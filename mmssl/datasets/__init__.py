@@ -19,6 +19,7 @@ from .lidarseg import (
 )
 from .nuscenes_ssl_dataset import NuScenesSSLDataset
 from .ssl_dataset import SSLDatasetMixin
+from .superpixels import SLICSuperpixels, SuperpixelCache, SuperpixelSource
 
 __all__ = [
     'BadSampleError',
@@ -26,6 +27,9 @@ __all__ = [
     'KittiSSLDataset',
     'NuScenesSSLDataset',
     'SSLDatasetMixin',
+    'SLICSuperpixels',
+    'SuperpixelCache',
+    'SuperpixelSource',
     'check_label_free_pipeline',
     'label_dependent_transforms',
     'NUSCENES_LIDARSEG_CATEGORIES',

@@ -12,6 +12,7 @@ from .loading import (
 )
 from .map_targets import LoadBEVMapSegmentation
 from .masking import BEVGuidedMask, ImagePatchMask, LidarVoxelMask
+from .superpixel_loading import LoadSuperpixels
 from .targets import BEVDepthHeightTarget, DepthMapTarget, OccupancyTarget, PointToPixelTarget
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     'LoadSSLMultiViewImages',
     'LoadSSLPointsFromFile',
     'LoadSSLPointsFromMultiSweeps',
+    'LoadSuperpixels',
     'SSLPointsRangeFilter',
     'BEVGuidedMask',
     'ImagePatchMask',

@@ -35,6 +35,7 @@ SSL_TARGET_KEYS = (
     'bev_mask_empty',
     'bev_nonempty',
     'ori_img',
+    'superpixels',
 )
 
 

@@ -1,0 +1,32 @@
+"""Superpixels for SLidR-style image-to-LiDAR distillation: sources, a disk cache and its builder.
+
+* :mod:`.sources`: :class:`SuperpixelSource` and the registered sources (``SUPERPIXELS``
+  registry): :class:`SLICSuperpixels` (SLidR's SLIC, ``'slic'``);
+* :mod:`.storage`: the cache layout ``<cache_root>/<source>/<token>/<camera>.png`` (uint16 PNG),
+  ``meta.json`` and the reader :class:`SuperpixelCache`;
+* :mod:`.builder`: :func:`build_superpixel_cache`, run by ``tools/make_superpixels.py``.
+
+The pipeline transform that loads the maps is
+:class:`mmssl.datasets.transforms.LoadSuperpixels`; see docs/superpixels.md.
+"""
+
+from .builder import build_superpixel_cache, image_dataset_cfg
+from .ops import relabel_contiguous, resize_nearest
+from .sources import SLICSuperpixels, SuperpixelSource, build_superpixel_source, register_source
+from .storage import SuperpixelCache, map_path, read_map, source_dir, write_map
+
+__all__ = [
+    'SLICSuperpixels',
+    'SuperpixelCache',
+    'SuperpixelSource',
+    'build_superpixel_cache',
+    'build_superpixel_source',
+    'image_dataset_cfg',
+    'map_path',
+    'read_map',
+    'register_source',
+    'relabel_contiguous',
+    'resize_nearest',
+    'source_dir',
+    'write_map',
+]
