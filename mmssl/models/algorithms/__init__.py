@@ -4,11 +4,15 @@ from .adljepa import ADLJEPA
 from .base import BaseSelfSupervisor
 from .bev_mae import BEVMAE, pillar_targets
 from .bevdistill import BEVDistill
+from .image2lidar import ImageToLidarDistiller, PointPixelPairs, sample_maps
 from .multimodal import BEVCellMasks, MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
 from .occfeat import OccFeat
 from .occupancy_mae import OccupancyMAE
+from .ppkt import PPKT
 from .rendering import NeuralRenderingMixin, RenderView
+from .scalr import ScaLR
+from .slidr import SLidR
 from .unipad import UniPAD
 
 __all__ = [
@@ -20,8 +24,14 @@ __all__ = [
     'MaskedInputs',
     'MultiModalSelfSupervisor',
     'NSMAE',
+    'ImageToLidarDistiller',
     'OccFeat',
     'OccupancyMAE',
+    'PPKT',
+    'PointPixelPairs',
+    'ScaLR',
+    'SLidR',
+    'sample_maps',
     'NeuralRenderingMixin',
     'RenderView',
     'UniPAD',

@@ -7,7 +7,7 @@ from .bevdistill_losses import (
     SoftFocalLoss,
     gaussian_center_weights,
 )
-from .distill_losses import NegativeCosineLoss
+from .distill_losses import NegativeCosineLoss, NormalizedL2Loss
 from .jepa_losses import MaskedCosineLoss, PerSampleVarianceLoss, masked_mean
 from .mae_losses import ChamferLoss, OccupancyBCELoss
 from .render_losses import MaskedLpLoss
@@ -25,6 +25,7 @@ __all__ = [
     'MaskedCosineLoss',
     'MaskedLpLoss',
     'NegativeCosineLoss',
+    'NormalizedL2Loss',
     'OccupancyBCELoss',
     'PerSampleVarianceLoss',
     'masked_mean',

@@ -87,16 +87,20 @@ class InfoNCELoss(nn.Module):
     """InfoNCE of ``query_i`` against ``key_i`` with the other keys as negatives.
 
     ``logits = normalize(q) @ normalize(k).T / temperature``; cross-entropy with the diagonal as
-    the target (BEVDistill eq. 5; teacher -> student: the keys are the teacher's embeddings).
+    the target (BEVDistill eq. 5; teacher -> student: the keys are the teacher's embeddings; PPKT
+    and SLidR: points -> pixels).
 
     Args:
         temperature: ``tau`` (official 0.07).
-        loss_weight: The instance term's weight (official 0.2).
+        loss_weight: The instance term's weight (BEVDistill's official 0.2).
+        normalize: L2-normalise query and key rows first; ``False`` takes them as given (SLidR's
+            superpixel means of normalised features, not re-normalised).
     """
 
-    def __init__(self, temperature: float = 0.07, loss_weight: float = 0.2) -> None:
+    def __init__(self, temperature: float = 0.07, loss_weight: float = 0.2, normalize: bool = True) -> None:
         super().__init__()
         self.temperature, self.loss_weight = float(temperature), float(loss_weight)
+        self.normalize = bool(normalize)
 
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
         """Args: ``query`` (student) and ``key`` (teacher) ``(N, D)``; a zero for ``N = 0``."""
@@ -106,7 +110,9 @@ class InfoNCELoss(nn.Module):
             )
         if len(query) == 0:
             return query.sum() * 0.0
-        logits = F.normalize(query, dim=1) @ F.normalize(key, dim=1).T / self.temperature
+        if self.normalize:
+            query, key = F.normalize(query, dim=1), F.normalize(key, dim=1)
+        logits = query @ key.T / self.temperature
         labels = torch.arange(len(query), device=query.device)
         return self.loss_weight * F.cross_entropy(logits, labels)
 

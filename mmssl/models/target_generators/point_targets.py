@@ -127,6 +127,15 @@ class PointFeatureTargets(nn.Module):
         return x.flip(2) if teacher.channel_order == 'bgr' else x
 
     @torch.no_grad()
+    def teacher_maps(self, data_samples: Sequence[Any], device: torch.device | str) -> Tensor:
+        """``(B, N_cam, C, h, w)`` teacher maps of the batch (the live teacher or the cache), covering
+        the un-augmented images at ``input_size``."""
+        tokens = [s.metainfo.get('token') for s in data_samples]
+        if self.features.teacher is not None:
+            return self.features(self.teacher_images(data_samples, device), tokens=tokens)
+        return self.features(torch.empty(0, device=device), tokens=tokens)
+
+    @torch.no_grad()
     def forward(
         self, points: Sequence[Tensor], data_samples: Sequence[Any]
     ) -> Tuple[List[Tensor], List[Tensor]]:
@@ -143,11 +152,7 @@ class PointFeatureTargets(nn.Module):
         if len(points) != len(data_samples):
             raise ValueError(f'{len(points)} point clouds for {len(data_samples)} samples')
         device = points[0].device
-        tokens = [s.metainfo.get('token') for s in data_samples]
-        if self.features.teacher is not None:
-            maps = self.features(self.teacher_images(data_samples, device), tokens=tokens)
-        else:
-            maps = self.features(torch.empty(0, device=device), tokens=tokens)
+        maps = self.teacher_maps(data_samples, device)
         feats, masks = [], []
         for i, (pts, sample) in enumerate(zip(points, data_samples)):
             mats = original_lidar2img_from_meta(sample.metainfo, maps.shape[1], self.input_size)

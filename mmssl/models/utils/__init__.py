@@ -2,6 +2,7 @@
 
 from .ema import TeacherEMA
 from .pretrained_init import InitReport, apply_init_from, load_pretrained, read_state_dict
+from .segment_pool import segment_mean
 from .ssl_targets import get_ssl_target, stacked_ssl_target
 from .weight_init import init_unreached_modules
 
@@ -14,4 +15,5 @@ __all__ = [
     'init_unreached_modules',
     'load_pretrained',
     'read_state_dict',
+    'segment_mean',
 ]

@@ -1,0 +1,228 @@
+"""Image-to-LiDAR distillation (PPKT, ScaLR, SLidR): pairing on the real keyframe, the BEV point
+read-out, one step of each tiny config (finite losses, encoder gradients), learning, and the
+hand-off to CenterPoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+from mmengine.config import Config
+
+from mmssl.geometry import project_points
+from mmssl.registry import MODELS
+from mmssl.testing.synthetic_batch import check_loss_and_gradients, dataset_batch
+
+REPO = Path(__file__).resolve().parents[3]
+TINY_VIT = dict(embed_dim=32, depth=2, num_heads=2)
+TEACHER_IN = (28, 42)
+CONFIGS = {
+    'ppkt': REPO / 'configs/ppkt/ppkt_centerpoint_tiny.py',
+    'scalr': REPO / 'configs/scalr/scalr_centerpoint_tiny.py',
+}
+NUS_PKL = 'n015-2018-07-24-11-22-45+0800.pkl'
+
+
+@pytest.fixture(scope='module')
+def tiny_teacher(tmp_path_factory):
+    torch.manual_seed(0)
+    vit = timm.create_model(
+        'vit_small_patch14_dinov2', pretrained=False, img_size=518, num_classes=0, **TINY_VIT
+    )
+    path = tmp_path_factory.mktemp('i2l_weights') / 'tiny_dinov2.pth'
+    torch.save(vit.state_dict(), path)
+    return path
+
+
+def tiny_cfg(method: str, weights: Path, **model) -> Config:
+    """The method's tiny config with the tiny live teacher (keep_ori_img on)."""
+    cfg = Config.fromfile(str(CONFIGS[method]))
+    teacher = cfg.model.target_generator.features.teacher
+    teacher.update(checkpoint=str(weights), input_size=list(TEACHER_IN), arch_kwargs=TINY_VIT)
+    cfg.model.target_generator.features.cache_root = None
+    if cfg.model.get('image_head') is not None:
+        cfg.model.image_head.in_channels = TINY_VIT['embed_dim']
+    if method == 'scalr':
+        cfg.model.point_head.out_channels = TINY_VIT['embed_dim']
+    cfg.model.update(model)
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'LoadSSLMultiViewImages':
+            t['keep_ori_img'] = True
+    return cfg
+
+
+def keyframe_batch(cfg: Config, demo_dir: Path, seed: int = 0, image_aug: bool = False) -> dict:
+    """The real keyframe through the config's pipeline (the demo folder is flat)."""
+    cfg = cfg.copy()
+    pipeline = list(cfg.train_dataloader.dataset.pipeline)
+    if image_aug:
+        idx = next(i for i, t in enumerate(pipeline) if t['type'] == 'LoadSSLMultiViewImages')
+        pipeline.insert(
+            idx + 1,
+            dict(
+                type='ImageAug3D',
+                final_dim=[128, 352],
+                resize_lim=[0.2, 0.25],
+                bot_pct_lim=[0.0, 0.0],
+                rot_lim=[-5.4, 5.4],
+                rand_flip=True,
+                is_train=True,
+            ),
+        )
+        pipeline[-1] = dict(type='PackSSLInputs', keys=['points', 'img'])
+    cfg.train_dataloader.dataset.pipeline = pipeline
+    cfg.train_dataloader.dataset.camera_names = [
+        'CAM_FRONT',
+        'CAM_FRONT_RIGHT',
+        'CAM_FRONT_LEFT',
+        'CAM_BACK',
+        'CAM_BACK_LEFT',
+        'CAM_BACK_RIGHT',
+    ]
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    world = dict(root=demo_dir, train_info=demo_dir / NUS_PKL)
+    return dataset_batch(cfg, world, indices=(0,), flat=True)
+
+
+def test_pairs_land_on_their_pixels_in_the_augmented_image(nuscenes_demo_dir, tiny_teacher):
+    """Pairs made with the un-augmented calibration are the points' pixels in the augmented
+    images too (mapped through img_aug_matrix), within 0.5 px, under LiDAR and image augmentation."""
+    cfg = tiny_cfg('ppkt', tiny_teacher)
+    model = MODELS.build(cfg.model)
+    batch = keyframe_batch(cfg, nuscenes_demo_dir, seed=1, image_aug=True)
+    data = model.data_preprocessor(batch, True)
+    points, sample = data['inputs']['points'], data['data_samples'][0]
+    meta = sample.metainfo
+    assert not np.allclose(meta['lidar_aug_matrix'], np.eye(4))  # the LiDAR was augmented
+    ori_hw = tuple(int(v) for v in meta['ori_img_shape'][0])
+    pairs = model.point_pixel_pairs(points, [sample], ori_hw, 6)
+    assert 2000 < pairs.num_pairs < len(points[0])  # the cameras see a share of the keyframe points
+    assert (pairs.uv[:, 0] >= 0).all() and (pairs.uv[:, 0] < ori_hw[1]).all()
+    # expected: the augmented projection of each paired point, where it lands inside the image
+    aug = torch.as_tensor(np.asarray(meta['img_aug_matrix']), dtype=torch.float64)
+    lidar2img = torch.as_tensor(np.asarray(meta['lidar2img']), dtype=torch.float64)
+    uv_aug, depth = project_points(points[0][:, :3].double(), lidar2img)
+    got = uv_aug[pairs.camera, pairs.point]
+    homog = torch.cat([pairs.uv.double(), torch.ones(pairs.num_pairs, 1, dtype=torch.float64)], 1)
+    mapped = torch.einsum('pij,pj->pi', aug[pairs.camera][:, :2, [0, 1, 3]], homog)
+    err = (got - mapped).norm(dim=1)
+    assert err.max().item() < 0.5, err.max()
+    # and in the teacher's frame the pixels scale with the image size
+    teacher = model.point_pixel_pairs(points, [sample], TEACHER_IN, 6)
+    assert torch.equal(teacher.point, pairs.point) and torch.equal(teacher.camera, pairs.camera)
+    scale = torch.tensor([TEACHER_IN[1] / ori_hw[1], TEACHER_IN[0] / ori_hw[0]])
+    torch.testing.assert_close(teacher.uv, pairs.uv * scale, atol=1e-3, rtol=1e-5)
+    assert (depth[pairs.camera, pairs.point] > 1.0).all()  # min_depth 1 m
+
+
+def test_point_features_read_the_bev_cell_of_each_point(tiny_teacher):
+    model = MODELS.build(tiny_cfg('ppkt', tiny_teacher).model)
+    x0, y0, _, x1, y1, _ = model.point_cloud_range
+    ny, nx = 8, 4
+    bev = torch.zeros(1, 2, ny, nx)
+    bev[0, 0] = torch.arange(nx).float().view(1, nx).expand(ny, nx)
+    bev[0, 1] = torch.arange(ny).float().view(ny, 1).expand(ny, nx)
+    ix, iy = torch.tensor([0, 3, 2, 1]), torch.tensor([0, 7, 5, 2])
+    pts = torch.stack(
+        [x0 + (ix + 0.5) * (x1 - x0) / nx, y0 + (iy + 0.5) * (y1 - y0) / ny, torch.zeros(4)], dim=1
+    )
+    feats = model.point_features(bev, [pts])[0]
+    torch.testing.assert_close(feats, torch.stack([ix, iy], 1).float())
+
+
+@pytest.mark.parametrize('method', sorted(CONFIGS))
+def test_one_step_on_the_real_keyframe(method, nuscenes_demo_dir, tiny_teacher):
+    cfg = tiny_cfg(method, tiny_teacher)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    batch = keyframe_batch(cfg, nuscenes_demo_dir)
+    losses = check_loss_and_gradients(model, batch)
+    key = {'ppkt': 'loss_ppkt', 'scalr': 'loss_distill'}[method]
+    assert key in losses and torch.isfinite(losses[key])
+    assert losses['pairs_per_sample'] > 1000 and 0.05 < losses['paired_point_share'] < 1.0
+    enc = [p.grad for p in model.pts_middle_encoder.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in enc)
+    assert sum(g.abs().sum() for g in enc) > 0
+    assert all(p.grad is None for p in model.target_generator.parameters())
+    if method == 'ppkt':
+        assert model.image_head.conv.weight.grad.abs().sum() > 0
+        assert 0 < float(losses[key]) < 2 * np.log(512) + 1  # InfoNCE over 512 pairs starts near log(512)
+    else:
+        assert 0 <= float(losses[key]) <= 2.0  # distance of unit vectors
+        torch.testing.assert_close(
+            losses[key] ** 2, 2 - 2 * losses['distill_cos'], atol=0.15, rtol=0
+        )  # not exact (a mean of norms), close for a narrow spread
+
+
+def test_scalr_one_camera_cuts_the_cloud_to_a_frustum(nuscenes_demo_dir, tiny_teacher):
+    cfg = tiny_cfg('scalr', tiny_teacher, one_camera=True)
+    model = MODELS.build(cfg.model)
+    batch = keyframe_batch(cfg, nuscenes_demo_dir)
+    data = model.data_preprocessor(batch, True)
+    torch.manual_seed(3)
+    cut = model.frustum_inputs(data['inputs'], data['data_samples'], 6)
+    pts = cut['points'][0]
+    assert 500 < len(pts) < 0.5 * len(data['inputs']['points'][0])
+    pairs = model.point_pixel_pairs([pts], data['data_samples'], TEACHER_IN, 6)
+    seen = torch.unique(pairs.point[pairs.camera == pairs.camera.mode().values])
+    assert len(seen) == int(model.pairable(pts).sum())  # every kept point is in that one camera
+    assert cut['voxels']['coors'].shape[0] < data['inputs']['voxels']['coors'].shape[0]
+
+
+@pytest.mark.parametrize('method', sorted(CONFIGS))
+def test_repeating_one_batch_drives_the_loss_down(method, nuscenes_demo_dir, tiny_teacher):
+    cfg = (
+        tiny_cfg(method, tiny_teacher, num_pairs=256) if method == 'ppkt' else tiny_cfg(method, tiny_teacher)
+    )
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    batch = keyframe_batch(cfg, nuscenes_demo_dir)
+    data = model.data_preprocessor(batch, True)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    key = {'ppkt': 'loss_ppkt', 'scalr': 'loss_distill'}[method]
+    history = []
+    for _ in range(30):
+        torch.manual_seed(1)  # PPKT: the same sampled pairs every step
+        losses = model(**data, mode='loss')
+        opt.zero_grad()
+        losses[key].backward()
+        opt.step()
+        history.append(float(losses[key]))
+    assert history[-1] < 0.6 * history[0], history
+
+
+def test_encoders_hand_off_to_centerpoint_exactly(tmp_path, tiny_teacher):
+    from mmengine.utils import import_modules_from_strings
+
+    from mmssl.models.utils import load_pretrained
+
+    for method in sorted(CONFIGS):
+        cfg = Config.fromfile(str(CONFIGS[method]))
+        det_cfg = Config.fromfile(str(REPO / cfg.downstream_config))
+        for key in ('pts_voxel_encoder', 'pts_middle_encoder'):
+            a, b = dict(cfg.model[key]), dict(det_cfg.model[key])
+            a.pop('_delete_', None), b.pop('_delete_', None)
+            assert a['type'].split('.')[-1] == b['type'].split('.')[-1]
+            assert {k: v for k, v in a.items() if k != 'type'} == {
+                k: v for k, v in b.items() if k != 'type'
+            }, key
+        model = MODELS.build(tiny_cfg(method, tiny_teacher).model)
+        state = model.state_dict()
+        assert not any(k.startswith('target_generator.') for k in state)
+        path = tmp_path / f'{method}.pth'
+        torch.save({'state_dict': state, 'meta': {}}, path)
+        import_modules_from_strings(det_cfg.custom_imports['imports'])
+        det = MODELS.build(det_cfg.model)
+        report = load_pretrained(det, str(path), prefix_map=det_cfg.model.init_from.prefix_map, strict=True)
+        det_state = det.state_dict()
+        kept = [k for k in state if k.startswith(('pts_voxel_encoder.', 'pts_middle_encoder.'))]
+        assert len(kept) > 20 and report.count('loaded') == len(kept)
+        assert all(torch.equal(det_state[k], state[k]) for k in kept)
+        # the rest are the method's heads, dropped at hand-off
+        assert {k.split('.')[0] for k in state if k not in kept} <= {'point_head', 'image_head'}
