@@ -17,6 +17,7 @@ from .lidarseg import (
     read_nuscenes_lidarseg,
     read_semantickitti_label,
 )
+from .nuscenes_seg_dataset import NuScenesSegDataset
 from .nuscenes_ssl_dataset import NuScenesSSLDataset
 from .ssl_dataset import SSLDatasetMixin
 from .superpixels import SLICSuperpixels, SuperpixelCache, SuperpixelSource
@@ -25,6 +26,7 @@ __all__ = [
     'BadSampleError',
     'describe_sample',
     'KittiSSLDataset',
+    'NuScenesSegDataset',
     'NuScenesSSLDataset',
     'SSLDatasetMixin',
     'SLICSuperpixels',

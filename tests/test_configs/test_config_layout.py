@@ -39,7 +39,7 @@ def test_method_folders_follow_the_naming_rule():
         m.name for m in methods
     }
     downstream = {p.name.lower() for p in (REPO_ROOT / 'projects').iterdir() if (p / 'configs').is_dir()}
-    assert downstream == {'bevfusion', 'bevdet', 'centerpoint'}
+    assert downstream == {'bevfusion', 'bevdet', 'centerpoint', 'minkunet'}
     for method in methods:
         assert re.fullmatch(r'[a-z0-9]+', method.name), method
         assert (method / 'README.md').is_file(), f'{method} has no README.md'
