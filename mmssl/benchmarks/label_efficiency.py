@@ -67,7 +67,7 @@ from .steps import (
     trainable_total,
     write_json,
 )
-from .teacher_prep import prepare_teacher
+from .teacher_prep import prepare_superpixels, prepare_teacher
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
 
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
@@ -263,9 +263,17 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         return record
 
     def prepare_teacher(self, run_config: str, work_dir: Path) -> dict | None:
-        """The pre-training's teacher made ready on every training frame (:mod:`.teacher_prep`)."""
+        """The pre-training's teacher (and SLidR's superpixels) made ready on every training frame
+        (:mod:`.teacher_prep`)."""
         data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
-        return prepare_teacher(self._config(run_config), run_config, work_dir, data, self.threads)
+        cfg = self._config(run_config)
+        superpixels = prepare_superpixels(
+            cfg, work_dir, str(self.data_root / self.preset.train_info), str(self.data_root)
+        )
+        record = prepare_teacher(cfg, run_config, work_dir, data, self.threads)
+        if superpixels and record is not None:
+            record = dict(record, superpixels=superpixels)
+        return record
 
     def probe(self, method: str, pretrained: dict | None) -> dict:
         """The feature probe of one method's encoders (scratch: the random init)."""

@@ -267,6 +267,10 @@ _TINY_MODELS = {
             'bevmae': 'configs/bevmae/bevmae_centerpoint_tiny.py',
             'occmae': 'configs/occmae/occmae_centerpoint_tiny.py',
             'unipad': 'configs/unipad/unipad_centerpoint_tiny.py',
+            # image-to-LiDAR distillation, randomly initialised DINOv2 ViT-S/14 teacher on the CPU
+            'ppkt': 'configs/ppkt/ppkt_centerpoint_tiny.py',
+            'slidr': 'configs/slidr/slidr_centerpoint_tiny.py',
+            'scalr': 'configs/scalr/scalr_centerpoint_tiny.py',
         },
     ),
 }

@@ -52,3 +52,30 @@ def prepare_teacher(
             threads,
         )
     return record
+
+
+def prepare_superpixels(cfg, work_dir: Path, info_file: str, data_root: str) -> list[dict]:
+    """Build the superpixel cache of every ``LoadSuperpixels`` of the training pipeline (SLidR) on
+    every training frame with ``tools/make_superpixels.py`` (resumable: complete maps are skipped);
+    returns one record per cache (empty without superpixels).
+
+    Args:
+        cfg: the loaded pre-training config.
+        work_dir: the pre-training's folder (``superpixels.log`` goes there).
+        info_file: the training info file (every training frame).
+        data_root: the dataset root its image paths are relative to.
+    """
+    records = []
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t.get('type') not in ('LoadSuperpixels', 'mmssl.LoadSuperpixels'):
+            continue
+        source = t.get('source', 'slic')
+        source = dict(type=source) if isinstance(source, str) else dict(source)
+        options = [f'{k}={v}' for k, v in source.items() if k != 'type']
+        cmd = ['tools/make_superpixels.py', info_file, data_root, t['cache_root'], '--source', source['type']]
+        if options:
+            cmd += ['--source-options', *options]
+        log(f'superpixels {source} in {t["cache_root"]} (every training frame; complete maps skipped)')
+        run_logged(cmd, work_dir / 'superpixels.log')
+        records.append(dict(cache_root=t['cache_root'], source=source))
+    return records

@@ -56,3 +56,30 @@ def test_random_teacher_is_written_and_every_training_frame_cached(synthetic_wor
     assert 'RANDOM-INIT vit_small_patch14_dinov2 (seed 0)' in log
     stats = json.loads(log.strip().splitlines()[-1])
     assert stats['computed'] == frames and not stats['failed']
+
+
+def test_superpixels_of_every_training_frame_are_built_once(synthetic_world, tmp_path):
+    """SLidR's LoadSuperpixels: the harness builds its cache over every training frame; a second
+    preparation computes nothing."""
+    from mmengine.config import Config
+
+    from mmssl.benchmarks.teacher_prep import prepare_superpixels
+
+    cfg = Config.fromfile('configs/slidr/slidr_centerpoint_tiny.py')
+    source = dict(type='SLICSuperpixels', n_segments=40, downscale=2)
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'LoadSuperpixels':
+            t.update(cache_root=str(tmp_path / 'sp'), source=source)
+    work_dir = tmp_path / 'work'
+    args = (cfg, work_dir, str(synthetic_world['train_info']), str(synthetic_world['root']))
+    (record,) = prepare_superpixels(*args)
+    assert record == dict(cache_root=str(tmp_path / 'sp'), source=source)
+    with open(synthetic_world['train_info'], 'rb') as f:
+        frames = len(pickle.load(f)['data_list'])
+    (folder,) = [p for p in (tmp_path / 'sp').iterdir() if p.is_dir()]
+    assert len(list(folder.glob('*/*.png'))) == 6 * frames > 0
+    first = json.loads((work_dir / 'superpixels.log').read_text().strip().splitlines()[-1])
+    assert first['computed'] == 6 * frames and not first['failed']
+    prepare_superpixels(*args)
+    second = json.loads((work_dir / 'superpixels.log').read_text().strip().splitlines()[-1])
+    assert second['computed'] == 0 and second['skipped'] == 6 * frames

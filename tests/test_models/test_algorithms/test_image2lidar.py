@@ -22,8 +22,25 @@ TEACHER_IN = (28, 42)
 CONFIGS = {
     'ppkt': REPO / 'configs/ppkt/ppkt_centerpoint_tiny.py',
     'scalr': REPO / 'configs/scalr/scalr_centerpoint_tiny.py',
+    'slidr': REPO / 'configs/slidr/slidr_centerpoint_tiny.py',
 }
+LOSS_KEY = {'ppkt': 'loss_ppkt', 'scalr': 'loss_distill', 'slidr': 'loss_slidr'}
+#: SLIC at 1/8 resolution (the maps are resized back to full size): seconds, not minutes
+SLIC_FAST = dict(type='SLICSuperpixels', downscale=8)
 NUS_PKL = 'n015-2018-07-24-11-22-45+0800.pkl'
+
+
+@pytest.fixture(scope='module')
+def superpixel_root(nuscenes_demo_dir, tmp_path_factory):
+    """SLIC superpixels of the real keyframe's six images, built by the cache builder."""
+    from mmssl.datasets.superpixels import build_superpixel_cache
+
+    root = tmp_path_factory.mktemp('i2l_superpixels')
+    stats = build_superpixel_cache(
+        nuscenes_demo_dir / NUS_PKL, nuscenes_demo_dir, root, source=SLIC_FAST, img_prefix='', log=None
+    )
+    assert stats['computed'] == 6
+    return root
 
 
 @pytest.fixture(scope='module')
@@ -37,8 +54,9 @@ def tiny_teacher(tmp_path_factory):
     return path
 
 
-def tiny_cfg(method: str, weights: Path, **model) -> Config:
-    """The method's tiny config with the tiny live teacher (keep_ori_img on)."""
+def tiny_cfg(method: str, weights: Path, superpixels: Path | None = None, **model) -> Config:
+    """The method's tiny config with the tiny live teacher (keep_ori_img on) and, for SLidR, the
+    superpixel cache ``superpixels``."""
     cfg = Config.fromfile(str(CONFIGS[method]))
     teacher = cfg.model.target_generator.features.teacher
     teacher.update(checkpoint=str(weights), input_size=list(TEACHER_IN), arch_kwargs=TINY_VIT)
@@ -51,6 +69,8 @@ def tiny_cfg(method: str, weights: Path, **model) -> Config:
     for t in cfg.train_dataloader.dataset.pipeline:
         if t['type'] == 'LoadSSLMultiViewImages':
             t['keep_ori_img'] = True
+        if t['type'] == 'LoadSuperpixels':
+            t.update(cache_root=str(superpixels), source=SLIC_FAST)
     return cfg
 
 
@@ -135,14 +155,14 @@ def test_point_features_read_the_bev_cell_of_each_point(tiny_teacher):
 
 
 @pytest.mark.parametrize('method', sorted(CONFIGS))
-def test_one_step_on_the_real_keyframe(method, nuscenes_demo_dir, tiny_teacher):
-    cfg = tiny_cfg(method, tiny_teacher)
+def test_one_step_on_the_real_keyframe(method, nuscenes_demo_dir, tiny_teacher, superpixel_root):
+    cfg = tiny_cfg(method, tiny_teacher, superpixel_root)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     batch = keyframe_batch(cfg, nuscenes_demo_dir)
     losses = check_loss_and_gradients(model, batch)
-    key = {'ppkt': 'loss_ppkt', 'scalr': 'loss_distill'}[method]
+    key = LOSS_KEY[method]
     assert key in losses and torch.isfinite(losses[key])
     assert losses['pairs_per_sample'] > 1000 and 0.05 < losses['paired_point_share'] < 1.0
     enc = [p.grad for p in model.pts_middle_encoder.parameters() if p.requires_grad]
@@ -152,6 +172,10 @@ def test_one_step_on_the_real_keyframe(method, nuscenes_demo_dir, tiny_teacher):
     if method == 'ppkt':
         assert model.image_head.conv.weight.grad.abs().sum() > 0
         assert 0 < float(losses[key]) < 2 * np.log(512) + 1  # InfoNCE over 512 pairs starts near log(512)
+    elif method == 'slidr':
+        assert model.image_head.conv.weight.grad.abs().sum() > 0
+        assert 100 < losses['superpixels_per_sample'] < 6 * 200  # ~110 SLIC segments per image, not all hit
+        assert float(losses[key]) > 0
     else:
         assert 0 <= float(losses[key]) <= 2.0  # distance of unit vectors
         torch.testing.assert_close(
@@ -175,17 +199,16 @@ def test_scalr_one_camera_cuts_the_cloud_to_a_frustum(nuscenes_demo_dir, tiny_te
 
 
 @pytest.mark.parametrize('method', sorted(CONFIGS))
-def test_repeating_one_batch_drives_the_loss_down(method, nuscenes_demo_dir, tiny_teacher):
-    cfg = (
-        tiny_cfg(method, tiny_teacher, num_pairs=256) if method == 'ppkt' else tiny_cfg(method, tiny_teacher)
-    )
+def test_repeating_one_batch_drives_the_loss_down(method, nuscenes_demo_dir, tiny_teacher, superpixel_root):
+    extra = dict(num_pairs=256) if method == 'ppkt' else {}
+    cfg = tiny_cfg(method, tiny_teacher, superpixel_root, **extra)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     batch = keyframe_batch(cfg, nuscenes_demo_dir)
     data = model.data_preprocessor(batch, True)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    key = {'ppkt': 'loss_ppkt', 'scalr': 'loss_distill'}[method]
+    key = LOSS_KEY[method]
     history = []
     for _ in range(30):
         torch.manual_seed(1)  # PPKT: the same sampled pairs every step
@@ -212,7 +235,7 @@ def test_encoders_hand_off_to_centerpoint_exactly(tmp_path, tiny_teacher):
             assert {k: v for k, v in a.items() if k != 'type'} == {
                 k: v for k, v in b.items() if k != 'type'
             }, key
-        model = MODELS.build(tiny_cfg(method, tiny_teacher).model)
+        model = MODELS.build(tiny_cfg(method, tiny_teacher, tmp_path).model)
         state = model.state_dict()
         assert not any(k.startswith('target_generator.') for k in state)
         path = tmp_path / f'{method}.pth'
@@ -226,3 +249,42 @@ def test_encoders_hand_off_to_centerpoint_exactly(tmp_path, tiny_teacher):
         assert all(torch.equal(det_state[k], state[k]) for k in kept)
         # the rest are the method's heads, dropped at hand-off
         assert {k.split('.')[0] for k in state if k not in kept} <= {'point_head', 'image_head'}
+
+
+def test_slidr_pooling_equals_a_python_loop(tiny_teacher, tmp_path):
+    """Pixel means over every pixel of each superpixel (after per-pixel L2 normalisation) and point
+    means over the paired points, as a loop computes them; empty superpixels are dropped."""
+    model = MODELS.build(tiny_cfg('slidr', tiny_teacher, tmp_path, pool_size=(4, 6)).model)
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.randn(1, 2, 3, 4, 6, generator=gen)  # (B, N, D, h, w) already at the pooling grid
+    sp = torch.randint(0, 5, (1, 2, 4, 6), generator=gen)
+    sp[0, 1][sp[0, 1] == 2] = 3  # id 2 absent in camera 1
+    mean, count = model.pixel_segments(maps, sp, 5)
+    for cam in range(2):
+        for sid in range(5):
+            cells = [(v, u) for v in range(4) for u in range(6) if sp[0, cam, v, u] == sid]
+            key = cam * 5 + sid
+            assert count[key].item() == len(cells)
+            if cells:
+                ref = torch.stack(
+                    [torch.nn.functional.normalize(maps[0, cam, :, v, u], dim=0) for v, u in cells]
+                )
+                torch.testing.assert_close(mean[key], ref.mean(0))
+    assert count[1 * 5 + 2] == 0
+
+
+@pytest.mark.parametrize('method', sorted(CONFIGS))
+def test_full_configs_take_the_full_centerpoint_encoders(method):
+    cfg = Config.fromfile(str(CONFIGS[method]).replace('_tiny', ''))
+    assert cfg.downstream_config == 'projects/CenterPoint/configs/centerpoint_full_nus.py'
+    det = Config.fromfile(str(REPO / cfg.downstream_config)).model
+    for key in ('pts_voxel_encoder', 'pts_middle_encoder'):
+        a, b = dict(cfg.model[key]), dict(det[key])
+        assert a.pop('type').split('.')[-1] == b.pop('type').split('.')[-1]
+        assert a == b, key
+    assert cfg.model.data_preprocessor.voxel_layer == det.data_preprocessor.voxel_layer
+    assert cfg.model.type == {'ppkt': 'PPKT', 'slidr': 'SLidR', 'scalr': 'ScaLR'}[method]
+    assert cfg.model.keyframe_time_dim == 4 and cfg.model.min_depth == 1.0
+    # the paper's heads: 64-d contrast (PPKT, SLidR), the teacher's width (ScaLR's ViT-L/14: 1024)
+    assert cfg.model.point_head.in_channels == 256
+    assert cfg.model.point_head.out_channels == (1024 if method == 'scalr' else 64)
