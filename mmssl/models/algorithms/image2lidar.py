@@ -9,13 +9,19 @@ how pairs are compared (:class:`~mmssl.models.algorithms.PPKT`: InfoNCE over ran
 :class:`~mmssl.models.algorithms.SLidR`: InfoNCE over superpixel means;
 :class:`~mmssl.models.algorithms.ScaLR`: L2 between normalised features).
 
-Student (what fine-tuning keeps): the detector's LiDAR branch, ``pts_voxel_encoder`` +
-``pts_middle_encoder`` (e.g. the CenterPoint/BEVFusion ``SparseEncoder``), built by the shared
-skeleton under the detector's names so the checkpoint hands off with an identity key map. Point
-features are read from the sparse encoder's BEV output, bilinearly at each point's ``(x, y)``
-(:meth:`ImageToLidarDistiller.point_features`), then projected by ``point_head``. Deviation: the
-official students are point-wise U-Nets (MinkUNet, WaffleIron) whose last layer has one feature
-per point; a BEV encoder has one feature per BEV cell, so points of a cell share most of theirs.
+Student (what fine-tuning keeps), built by the shared skeleton under the downstream model's names
+so the checkpoint hands off with an identity key map, one of:
+
+* the detector's LiDAR branch, ``pts_voxel_encoder`` + ``pts_middle_encoder`` (the
+  CenterPoint/BEVFusion ``SparseEncoder``): point features are read from its BEV output,
+  bilinearly at each point's ``(x, y)`` (:meth:`ImageToLidarDistiller.point_features`). Deviation:
+  the official students are point-wise; on a BEV encoder the points of one cell share most of
+  their feature;
+* a point-wise ``backbone`` (the LiDAR segmentation model's ``MinkUNetBackbone``, as SLidR's
+  MinkUNet): each point takes its voxel's output feature
+  (:meth:`~mmssl.models.backbones.MultiModalEncoderMixin.lidar_point_features`).
+
+Either way ``point_head`` projects the point features.
 
 Pairing (SLidR's ``dataloader_nuscenes``): a point pairs with a camera when its camera depth is
 above ``min_depth`` (1 m) and it lands inside the image; a point seen by two cameras gives two
@@ -127,10 +133,10 @@ class ImageToLidarDistiller(MultiModalSelfSupervisor):
     ) -> None:
         super().__init__(target_generator=target_generator, **kwargs)
         name = type(self).__name__
-        if not self.with_lidar or self.with_camera:
+        if not (self.with_lidar or self.with_point_backbone) or self.with_camera:
             raise ValueError(
-                f'{name} pre-trains a LiDAR encoder: set pts_voxel_encoder/pts_middle_encoder and no '
-                'camera branch (the images only feed the frozen teacher)'
+                f'{name} pre-trains a LiDAR encoder: set pts_voxel_encoder/pts_middle_encoder (BEV) or a '
+                'point-wise backbone, and no camera branch (the images only feed the frozen teacher)'
             )
         if not hasattr(self.target_generator, 'teacher_maps'):
             raise TypeError(
@@ -144,9 +150,12 @@ class ImageToLidarDistiller(MultiModalSelfSupervisor):
         self.keyframe_time_dim = keyframe_time_dim
 
     # ------------------------------------------------------------------ student
-    def extract_feat(self, inputs: dict, data_samples: List | None = None) -> Tensor:
-        """The sparse encoder's BEV ``(B, C, Y, X)`` (what the detector's BEV backbone reads)."""
+    def extract_feat(self, inputs: dict, data_samples: List | None = None) -> Tensor | List[Tensor]:
+        """The sparse encoder's BEV ``(B, C, Y, X)`` (what the detector's BEV backbone reads), or
+        with a point-wise ``backbone`` the per-sample ``(N_i, C)`` point features."""
         points = self.require_input(inputs, 'points', f'{type(self).__name__} needs the LiDAR points')
+        if self.with_point_backbone:
+            return self.lidar_point_features(inputs, data_samples)
         return self.lidar_bev(inputs, len(points))
 
     def point_features(self, bev: Tensor, points: Sequence[Tensor]) -> List[Tensor]:
@@ -167,8 +176,10 @@ class ImageToLidarDistiller(MultiModalSelfSupervisor):
 
     def student_embeddings(self, inputs: dict, data_samples: Sequence) -> List[Tensor]:
         """Per sample ``(N_i, D)`` projected point features of the student."""
-        bev = self.extract_feat(inputs, data_samples)
-        return [self.point_head(f) for f in self.point_features(bev, inputs['points'])]
+        feats = self.extract_feat(inputs, data_samples)
+        if not self.with_point_backbone:
+            feats = self.point_features(feats, inputs['points'])
+        return [self.point_head(f) for f in feats]
 
     # ------------------------------------------------------------------ pairs
     def pairable(self, points: Tensor) -> Tensor:

@@ -9,6 +9,8 @@ map, and runs them: camera features, camera BEV (detectors) or a camera volume o
 
 from __future__ import annotations
 
+import copy
+
 from typing import Dict, List, Sequence
 
 from torch import Tensor, nn
@@ -38,6 +40,7 @@ class MultiModalEncoderMixin:
         pts_voxel_encoder: dict | None = None,
         pts_middle_encoder: dict | None = None,
         img_feature_level: int = 0,
+        backbone: dict | None = None,
     ) -> None:
         """Build whichever branches are configured.
 
@@ -47,17 +50,25 @@ class MultiModalEncoderMixin:
             pts_voxel_encoder, pts_middle_encoder: LiDAR branch (``pts_middle_encoder`` set =
                 with LiDAR).
             img_feature_level: FPN level fed to the view transform.
+            backbone: a point-wise LiDAR backbone instead of the BEV branch (the LiDAR
+                segmentation model's ``mmdet3d.MinkUNetBackbone``: voxel features -> voxel
+                features, same name as in ``projects/MinkUNet``); ``with_point_backbone``.
 
         Raises:
-            ValueError: no branch, or a camera branch without a view transform.
+            ValueError: no branch, a camera branch without a view transform, or both LiDAR
+                branches.
         """
         name = type(self).__name__
         self.with_camera = img_backbone is not None
         self.with_lidar = pts_middle_encoder is not None
-        if not (self.with_camera or self.with_lidar):
+        self.with_point_backbone = backbone is not None
+        if not (self.with_camera or self.with_lidar or self.with_point_backbone):
             raise ValueError(
-                f'{name} needs a camera branch (img_backbone) and/or a LiDAR branch (pts_middle_encoder)'
+                f'{name} needs a camera branch (img_backbone) and/or a LiDAR branch (pts_middle_encoder '
+                'or a point-wise backbone)'
             )
+        if self.with_lidar and self.with_point_backbone:
+            raise ValueError(f'{name}: set pts_middle_encoder (BEV) or backbone (point-wise), not both')
         if self.with_camera:
             if view_transform is None:
                 raise ValueError(f'{name}: a camera branch needs a view_transform')
@@ -67,6 +78,8 @@ class MultiModalEncoderMixin:
         if self.with_lidar:
             self.pts_voxel_encoder = MODELS.build(pts_voxel_encoder)
             self.pts_middle_encoder = MODELS.build(pts_middle_encoder)
+        if self.with_point_backbone:
+            self.backbone = MODELS.build(copy.deepcopy(backbone))  # MMDet3D's edits its channel lists
         self.img_feature_level = img_feature_level
 
     # ------------------------------------------------------------------ inputs
@@ -136,6 +149,31 @@ class MultiModalEncoderMixin:
                 f'LiDAR BEV has {bev.shape[1]} channels, not a multiple of lidar_channels={channels}'
             )
         return bev.view(bev.shape[0], channels, -1, *bev.shape[-2:])
+
+    def lidar_point_features(self, inputs: dict, data_samples: Sequence) -> List[Tensor]:
+        """Per sample ``(N_i, C)`` features of every point from the point-wise ``backbone``.
+
+        The voxels are those of a point-wise voxeliser (``MinkUNetDataPreprocessor``:
+        ``inputs['voxels']`` with ``voxels``/``coors``, and per sample ``batch_idx`` and
+        ``point2voxel_map``); each point takes its voxel's feature.
+        """
+        voxels = self.require_input(
+            inputs,
+            'voxels',
+            'the point-wise backbone needs voxels of a point-wise voxeliser (MinkUNetDataPreprocessor)',
+        )
+        feats = self.backbone(voxels['voxels'], voxels['coors'])
+        out, offset = [], 0
+        for sample in data_samples:  # voxels are concatenated in sample order
+            if 'point2voxel_map' not in sample or 'batch_idx' not in sample:
+                raise KeyError(
+                    'the point-wise backbone needs batch_idx and point2voxel_map on each data sample: '
+                    'voxelise with MinkUNetDataPreprocessor(voxel_type="minkunet")'
+                )
+            n = int(sample.batch_idx.numel())
+            out.append(feats[offset : offset + n][sample.point2voxel_map])
+            offset += n
+        return out
 
     def encoder_bevs(self, inputs: dict, data_samples: List) -> List[Tensor]:
         """The BEV maps of the configured branches, camera first."""

@@ -54,10 +54,12 @@ def tiny_teacher(tmp_path_factory):
     return path
 
 
-def tiny_cfg(method: str, weights: Path, superpixels: Path | None = None, **model) -> Config:
-    """The method's tiny config with the tiny live teacher (keep_ori_img on) and, for SLidR, the
-    superpixel cache ``superpixels``."""
-    cfg = Config.fromfile(str(CONFIGS[method]))
+def tiny_cfg(
+    method: str, weights: Path, superpixels: Path | None = None, student: str = 'centerpoint', **model
+) -> Config:
+    """The method's tiny config (``student``: ``centerpoint`` or ``minkunet``) with the tiny live
+    teacher (keep_ori_img on) and, for SLidR, the superpixel cache ``superpixels``."""
+    cfg = Config.fromfile(str(CONFIGS[method]).replace('centerpoint', student))
     teacher = cfg.model.target_generator.features.teacher
     teacher.update(checkpoint=str(weights), input_size=list(TEACHER_IN), arch_kwargs=TINY_VIT)
     cfg.model.target_generator.features.cache_root = None
@@ -288,3 +290,45 @@ def test_full_configs_take_the_full_centerpoint_encoders(method):
     # the paper's heads: 64-d contrast (PPKT, SLidR), the teacher's width (ScaLR's ViT-L/14: 1024)
     assert cfg.model.point_head.in_channels == 256
     assert cfg.model.point_head.out_channels == (1024 if method == 'scalr' else 64)
+
+
+@pytest.mark.parametrize('method', sorted(CONFIGS))
+def test_point_wise_student_steps_and_hands_off_to_minkunet(
+    method, nuscenes_demo_dir, tiny_teacher, superpixel_root, tmp_path
+):
+    """The MinkUNet student: one point feature per point (its voxel's), finite loss and backbone
+    gradients on the real keyframe, and an exact hand-off to the segmentation model."""
+    from mmengine.utils import import_modules_from_strings
+
+    from mmssl.models.utils import load_pretrained
+
+    cfg = tiny_cfg(method, tiny_teacher, superpixel_root, student='minkunet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert model.with_point_backbone and not model.with_lidar
+    batch = keyframe_batch(cfg, nuscenes_demo_dir)
+    data = model.data_preprocessor(batch, True)
+    feats = model.extract_feat(data['inputs'], data['data_samples'])
+    assert feats[0].shape == (len(data['inputs']['points'][0]), 48)
+    # points of one voxel share its feature; the voxel map covers every point
+    p2v = data['data_samples'][0].point2voxel_map
+    rep = torch.zeros(int(p2v.max()) + 1, dtype=torch.long).scatter_(0, p2v, torch.arange(len(p2v)))
+    torch.testing.assert_close(feats[0], feats[0][rep[p2v]])  # each point = one point of its voxel
+    losses = check_loss_and_gradients(model, batch)
+    assert torch.isfinite(losses[LOSS_KEY[method]]) and losses['pairs_per_sample'] > 1000
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+    det_cfg = Config.fromfile(str(REPO / cfg.downstream_config))
+    assert cfg.model.backbone == det_cfg.model.backbone
+    assert cfg.model.data_preprocessor == det_cfg.model.data_preprocessor
+    path = tmp_path / 'ckpt.pth'
+    state = model.state_dict()
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    import_modules_from_strings(det_cfg.custom_imports['imports'])
+    seg = MODELS.build(det_cfg.model)
+    report = load_pretrained(seg, str(path), prefix_map=det_cfg.model.init_from.prefix_map, strict=True)
+    kept = [k for k in state if k.startswith('backbone.')]
+    assert report.count('loaded') == len(kept) > 20
+    seg_state = seg.state_dict()
+    assert all(torch.equal(seg_state[k], state[k]) for k in kept)
