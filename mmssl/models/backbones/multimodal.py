@@ -10,7 +10,6 @@ map, and runs them: camera features, camera BEV (detectors) or a camera volume o
 from __future__ import annotations
 
 import copy
-
 from typing import Dict, List, Sequence
 
 from torch import Tensor, nn
