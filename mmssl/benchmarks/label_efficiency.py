@@ -19,7 +19,10 @@ fine-tuning iterations and schedule for every method and fraction; pre-training 
 start weights (:class:`.weight_change.StartWeightsHook`) so the relative weight change of each
 encoder (``||w - w0|| / ||w0||``) is reported. Fine-tuning seeds are compared to scratch pair
 by pair (:mod:`.stats`), and a linear feature probe per method (:mod:`.feature_probe`) is
-reported beside them.
+reported beside them. Models the probe does not apply to (``ModelEntry.bev_probe``: a LiDAR
+segmentation model has no BEV feature maps) skip it and say so in the log; models that read per-point
+lidarseg labels (``ModelEntry.lidarseg_labels``) fail before any step on a world without them
+(:mod:`.world_checks`).
 
 ``strategies`` (``--strategies full,probe,lora,progressive,layer_decay``) fine-tunes every
 (method, fraction, seed) with each fine-tuning strategy of the preset's model
@@ -69,6 +72,7 @@ from .steps import (
 )
 from .teacher_prep import prepare_superpixels, prepare_teacher
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
+from .world_checks import check_lidarseg_labels
 
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
 
@@ -86,7 +90,8 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         split_seed: Seed of the scene subsets (fixed across methods and seeds, so every method
             is fine-tuned on the same labels).
         data_root: Dataset root instead of the preset's.
-        probe: Run the feature probe (when the preset has a ``probe_fraction``).
+        probe: Run the feature probe (when the preset has a ``probe_fraction`` and the model's
+            entry a BEV probe, ``ModelEntry.bev_probe``).
         jobs: Steps (pre-trainings, probes, fine-tunes) run at once; a step that needs a
             pre-training waits for it.
         strategies: Fine-tuning strategies (names of the model's ``ModelEntry.strategies``);
@@ -147,7 +152,9 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         self.methods, self.fractions, self.seeds = list(methods), list(fractions), list(seeds)
         self.out, self.split_seed = Path(out).resolve(), split_seed
         self.data_root = (REPO_ROOT / (data_root or preset.data_root)).resolve()
-        self.probe_enabled = probe and preset.probe_fraction is not None
+        wants_probe = probe and preset.probe_fraction is not None
+        self.probe_enabled = wants_probe and self.entry.bev_probe
+        self.probe_skipped = wants_probe and not self.entry.bev_probe
         self.fraction_options = {float(f): list(o) for f, o in (fraction_options or {}).items()}
         self.fraction_records = {float(f): dict(r) for f, r in (fraction_records or {}).items()}
         self.pretrained = dict(pretrained or {})
@@ -170,6 +177,35 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         for key, value in self.preset.world.items():
             args += [f'--{key.replace("_", "-")}', str(value)]
         run_logged(args, self.out / 'logs' / 'create_world.log')
+
+    def check_data(self) -> None:
+        """Fail before any step when the model reads lidarseg labels the world lacks
+        (:func:`~.world_checks.check_lidarseg_labels`)."""
+        if not self.entry.lidarseg_labels:
+            return
+        dataset = self._config(self.entry.finetune_config).train_dataloader.dataset
+        prefix = (dataset.get('data_prefix') or {}).get('pts_semantic_mask', 'lidarseg/{version}')
+        check_lidarseg_labels(
+            self.data_root,
+            [self.preset.train_info, self.preset.val_info],
+            self.model,
+            self._regenerate_hint(),
+            prefix,
+        )
+
+    def _regenerate_hint(self) -> str:
+        """How to get a world with lidarseg labels (the end of :meth:`check_data`'s message)."""
+        if self.preset.data != 'synthetic':
+            return (
+                'Add nuScenes-lidarseg (lidarseg/<version>/ and <version>/lidarseg.json) to the dataset '
+                'root and recreate its info files (tools/create_data.py nuscenes).'
+            )
+        world = ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in self.preset.world.items())
+        return (
+            f'Regenerate it with labels (this replaces the folder; docs/data.md): python '
+            f'tools/create_synthetic_nuscenes.py --out {self.data_root} {world} (the {self.preset.name} '
+            "preset's world), or pass --data-root of a world generated since."
+        )
 
     def split_file(self, fraction: float) -> Path:
         """The training info subset of ``fraction`` (made once, nested across fractions)."""
@@ -388,6 +424,12 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         self.out.mkdir(parents=True, exist_ok=True)
         self.check_protocol()
         self.prepare_data()
+        self.check_data()
+        if self.probe_skipped:
+            log(
+                f'feature probe skipped: tools/probe_features.py is a linear BEV box-class probe of '
+                f'detectors, and {self.model} has no BEV feature maps (results without a probe table)'
+            )
         for fraction in self.fractions:  # made up front: every method then reads the same file
             self.split_file(fraction)
         t0 = time.time()

@@ -142,6 +142,39 @@ BEVFUSION_STRATEGIES = {
 }
 
 
+#: Strategies of the tiny MinkUNet (projects/MinkUNet/README.md), on its module names: the head
+#: (`decode_head`), the U-Net's decoder (`backbone.decoder`), its encoder (`backbone.encoder`) and
+#: input stem (`backbone.conv_input`). probe: SLidR's linear probe, the final linear layer only
+#: (`decode_head.conv_seg`, as configs/minkunet_lidarseg_probe_tiny_synthetic.py). progressive:
+#: the rates and thirds of BEVFUSION_STRATEGIES (head x1, decoder x0.1, encoder with its stem
+#: x0.01). layer_decay: ScaLR's 0.95 from the head down to the stem. No lora: peft cannot wrap
+#: spconv's sparse convolutions, and the U-Net has no other layer (`LoRAFinetune` refuses it).
+MINKUNET_STRATEGIES = {
+    FULL: FinetuneStrategy(),
+    'probe': FinetuneStrategy(
+        model=dict(finetune_strategy=dict(type='LinearProbe', trainable=['decode_head.conv_seg']))
+    ),
+    'progressive': FinetuneStrategy(
+        unfreeze=(
+            dict(name='head', modules=['decode_head'], begin=0.0, lr_mult=1.0),
+            dict(name='decoder', modules=['backbone.decoder'], begin=1 / 3, lr_mult=0.1),
+            dict(
+                name='encoder', modules=['backbone.encoder', 'backbone.conv_input'], begin=2 / 3, lr_mult=0.01
+            ),
+        )
+    ),
+    'layer_decay': FinetuneStrategy(
+        optim_wrapper=dict(
+            constructor='LayerDecayOptimWrapperConstructor',
+            paramwise_cfg=dict(
+                layer_decay_rate=0.95,
+                layers=[['decode_head'], ['backbone.decoder'], ['backbone.encoder'], ['backbone.conv_input']],
+            ),
+        )
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """The configs of one downstream model in a preset.
@@ -152,12 +185,19 @@ class ModelEntry:
         init_option: ``--cfg-options`` template that initialises the detector from a
             pre-training checkpoint; ``{ckpt}`` is replaced by the checkpoint path.
         strategies: Fine-tuning strategies by name (``--strategies``); ``full`` is the default.
+        bev_probe: Whether ``tools/probe_features.py`` (a linear probe of BEV feature maps against
+            box classes) applies to the model; without it the harness skips the feature probe.
+        lidarseg_labels: Whether fine-tuning reads per-point lidarseg labels (the info key
+            ``pts_semantic_mask_path`` and its files); the harness checks the world has them before
+            any step (:func:`~.world_checks.check_lidarseg_labels`).
     """
 
     finetune_config: str
     pretrain_configs: dict[str, str]
     init_option: str = 'model.init_from.checkpoint={ckpt}'
     strategies: dict[str, FinetuneStrategy] = field(default_factory=lambda: {FULL: FinetuneStrategy()})
+    bev_probe: bool = True
+    lidarseg_labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,6 +312,21 @@ _TINY_MODELS = {
             'slidr': 'configs/slidr/slidr_centerpoint_tiny.py',
             'scalr': 'configs/scalr/scalr_centerpoint_tiny.py',
         },
+    ),
+    # LiDAR semantic segmentation (16 lidarseg classes, SegMetric mIoU): `--model minkunet_lidarseg
+    # --methods scratch` (docs/benchmarks-label-efficiency.md). Pre-training configs with a point-wise
+    # MinkUNet student (PPKT, SLidR, ScaLR) come with their methods; no BEV feature probe.
+    'minkunet_lidarseg': ModelEntry(
+        finetune_config='projects/MinkUNet/configs/minkunet_lidarseg_tiny_synthetic.py',
+        # image-to-LiDAR distillation into the point-wise MinkUNet student (random-init ViT-S/14 teacher)
+        pretrain_configs={
+            'ppkt': 'configs/ppkt/ppkt_minkunet_tiny.py',
+            'slidr': 'configs/slidr/slidr_minkunet_tiny.py',
+            'scalr': 'configs/scalr/scalr_minkunet_tiny.py',
+        },
+        strategies=MINKUNET_STRATEGIES,
+        bev_probe=False,
+        lidarseg_labels=True,
     ),
 }
 _SYNTHETIC = dict(data='synthetic', train_info='nuscenes_infos_train.pkl', val_info='nuscenes_infos_val.pkl')

@@ -1,18 +1,80 @@
-"""Reports of the label-efficiency benchmark: results.json, results.md, label_efficiency.png."""
+"""Reports of the label-efficiency benchmark: results.json, results.md, label_efficiency.png.
+
+The main figures depend on what the downstream model reports (:class:`MainMetrics`): a detector's
+NDS and mAP (:data:`DETECTION`), a LiDAR segmentation model's mIoU and point accuracy
+(:data:`LIDARSEG`, MMDet3D's ``SegMetric``), or a BEV segmentation model's IoUs (``BEVSegMetric``
+alone: its own table, :func:`segmentation_table`).
+"""
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 from .presets import FULL, SCRATCH, BenchmarkPreset
-from .stats import METRICS, aggregate, full_runs, paired_differences, paired_vs_full
+from .stats import METRICS, aggregate, full_runs, has_value, paired_differences, paired_vs_full
 
-__all__ = ['aggregate', 'environment_record', 'markdown_table', 'paired_differences', 'plot', 'write_reports']
+__all__ = [
+    'DETECTION',
+    'LIDARSEG',
+    'MainMetrics',
+    'aggregate',
+    'environment_record',
+    'lidarseg_class_table',
+    'lidarseg_metrics',
+    'markdown_table',
+    'paired_differences',
+    'plot',
+    'write_reports',
+]
+
+_GAINS_NOTE = (
+    'mean +- sample standard deviation over seeds. Gains: mean +- std of the paired differences to',
+    'scratch (same scene subset and seed) and the 95% Student-t interval of their mean',
+    '(mean +- t(0.975, n-1) * std / sqrt(n)).',
+)
+
+
+@dataclass(frozen=True)
+class MainMetrics:
+    """The figures of a model's main table (with gain columns), strategy table and plot.
+
+    Attributes:
+        keys: Run-record keys, in column order (the plot shows the first two).
+        names: Their column names.
+        note: Footnote lines of the main table (what the figures are).
+    """
+
+    keys: tuple[str, ...]
+    names: tuple[str, ...]
+    note: tuple[str, ...] = ()
+
+
+DETECTION = MainMetrics(
+    keys=METRICS,
+    names=METRICS,
+    note=(
+        'NDS and mAP in %, nuScenes detection metric (nuscenes-devkit via MMDet3D NuScenesMetric);',
+        *_GAINS_NOTE,
+    ),
+)
+#: The aggregate keys of :func:`~.steps.summarise_lidar_seg_metrics` (the per-class ``IoU_<class>`` follow).
+LIDARSEG_AGGREGATES = ('lidarseg_mIoU', 'lidarseg_acc', 'lidarseg_acc_cls')
+LIDARSEG = MainMetrics(
+    keys=('lidarseg_mIoU', 'lidarseg_acc'),
+    names=('mIoU', 'point acc'),
+    note=(
+        'mIoU and point accuracy (point acc) in %, LiDAR semantic segmentation (MMDet3D SegMetric) on',
+        'every point of the validation keyframes; mIoU is the mean IoU over the classes SegMetric could',
+        'score (in the labels or the predictions; the others are NaN and left out).',
+        *_GAINS_NOTE,
+    ),
+)
 
 VERSIONED = ('torch', 'mmengine', 'mmcv', 'mmdet', 'mmdet3d', 'spconv', 'nuscenes-devkit', 'peft', 'mmssl')
 
@@ -46,6 +108,13 @@ def _fmt(value, digits: int = 2) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
+def _mean_pm(row: dict, key: str) -> str:
+    """``'mean +- std'`` of an aggregated row, ``'-'`` without a value."""
+    if row.get(key) is None:
+        return '-'
+    return f'{row[key]:.2f} +- {row[f"{key}_std"]:.2f}'
+
+
 def _methods(table: dict) -> list[str]:
     return sorted({m for m, _ in table}, key=lambda m: (m != SCRATCH, m))
 
@@ -56,18 +125,29 @@ def markdown_table(
     model: str,
     paired: dict | None = None,
     finetune_iters: int | None = None,
+    main: MainMetrics = DETECTION,
 ) -> str:
     """The results table: mean +- std per method and fraction, paired gain over scratch, published.
 
     The gain columns hold the mean paired difference to scratch (same split and seed) and its
     95% Student-t interval (:mod:`mmssl.benchmarks.stats`); with one seed only the difference.
+
+    Args:
+        table: :func:`~.stats.aggregate` of the ``full`` runs over ``main.keys`` (at least).
+        preset: The benchmark's preset (name, iterations, published figures).
+        model: Downstream model name.
+        paired: :func:`~.stats.paired_differences` of the same runs.
+        finetune_iters: Fine-tuning iterations (default: the preset's).
+        main: The figures of the table: NDS and mAP (default), or a segmentation model's.
     """
     paired = paired if paired is not None else {}
     methods = _methods(table)
     fractions = sorted({f for _, f in table})
     has_published = any((model, m, f) in preset.published for m in methods for f in fractions)
-    head = '| method | labels | seeds | NDS | mAP | NDS gain vs scratch [95% CI] | mAP gain [95% CI] |'
-    sep = '|---|---|---|---|---|---|---|'
+    first, *rest = main.names
+    gains_head = ' | '.join([f'{first} gain vs scratch [95% CI]', *(f'{n} gain [95% CI]' for n in rest)])
+    head = f'| method | labels | seeds | {" | ".join(main.names)} | {gains_head} |'
+    sep = '|---|---|---|' + '---|' * (2 * len(main.keys))
     if has_published:
         head += ' published mAP | published NDS |'
         sep += '---|---|'
@@ -80,31 +160,15 @@ def markdown_table(
             row = table.get((method, fraction))
             if row is None:
                 continue
-            gains = ['-', '-']
-            diff = paired.get((method, fraction))
-            if diff is not None:
-                gains = []
-                for metric in ('NDS', 'mAP'):
-                    d = diff[metric]
-                    text = f'{d["mean"]:+.2f}'
-                    if d['std'] is not None:
-                        text += f' +- {d["std"]:.2f} [{d["ci_low"]:+.2f}, {d["ci_high"]:+.2f}]'
-                    gains.append(text)
-            line = (
-                f'| {method} | {fraction:g} | {row["n"]} | {row["NDS"]:.2f} +- {row["NDS_std"]:.2f} | '
-                f'{row["mAP"]:.2f} +- {row["mAP_std"]:.2f} | {gains[0]} | {gains[1]} |'
-            )
+            diff = paired.get((method, fraction)) or {}
+            gains = [_ci(diff[m]) if m in diff else '-' for m in main.keys]
+            values = [_mean_pm(row, m) for m in main.keys]
+            line = f'| {method} | {fraction:g} | {row["n"]} | {" | ".join(values)} | {" | ".join(gains)} |'
             if has_published:
                 pub = preset.published.get((model, method, fraction), {})
                 line += f' {pub.get("mAP", "-")} | {pub.get("NDS", "-")} |'
             lines.append(line)
-    lines += [
-        '',
-        'NDS and mAP in %, nuScenes detection metric (nuscenes-devkit via MMDet3D NuScenesMetric);',
-        'mean +- sample standard deviation over seeds. Gains: mean +- std of the paired differences to',
-        'scratch (same scene subset and seed) and the 95% Student-t interval of their mean',
-        '(mean +- t(0.975, n-1) * std / sqrt(n)).',
-    ]
+    lines += ['', *main.note]
     return '\n'.join(lines) + '\n'
 
 
@@ -115,37 +179,39 @@ def _ci(d: dict) -> str:
     return text
 
 
-def strategy_table(records: list[dict]) -> str:
+def strategy_table(records: list[dict], main: MainMetrics = DETECTION) -> str:
     """Markdown: every fine-tuning strategy per method and fraction, paired gain vs ``full``.
 
     Empty when every run is a ``full`` run (the report is then the one of the method comparison),
-    and for segmentation-only models (the strategy comparison is on NDS and mAP).
+    and when a run lacks the first of ``main.keys`` (the figures the strategies are compared on:
+    NDS and mAP by default, mIoU and accuracy for :data:`LIDARSEG`).
     """
-    if not all('NDS' in r for r in records):
+    if not all(main.keys[0] in r for r in records):
         return ''
-    table = aggregate(records, by_strategy=True)
+    table = aggregate(records, main.keys, by_strategy=True)
     if {st for _, st, _ in table} <= {FULL}:
         return ''
-    paired = paired_vs_full(records)
+    paired = paired_vs_full(records, main.keys)
     order = {FULL: 0}
+    names = ' | '.join(main.names)
+    versus = ' | '.join(f'{n} vs full [95% CI]' for n in main.names)
     lines = [
         '## Fine-tuning strategies (same splits and seeds; gains paired vs full fine-tuning)',
         '',
-        '| method | strategy | labels | seeds | NDS | mAP | NDS vs full [95% CI] | mAP vs full [95% CI] '
-        '| trainable | it/s | peak MB |',
-        '|---|---|---|---|---|---|---|---|---|---|---|',
+        f'| method | strategy | labels | seeds | {names} | {versus} | trainable | it/s | peak MB |',
+        '|---|---|---|---|' + '---|' * (2 * len(main.keys)) + '---|---|---|',
     ]
     for method, strategy, fraction in sorted(
         table, key=lambda k: (k[0] != SCRATCH, k[0], k[2], order.get(k[1], 1), k[1])
     ):
         row = table[(method, strategy, fraction)]
-        diff = paired.get((method, strategy, fraction))
-        gains = [_ci(diff[m]) for m in ('NDS', 'mAP')] if diff else ['-', '-']
+        diff = paired.get((method, strategy, fraction)) or {}
+        gains = [_ci(diff[m]) if m in diff else '-' for m in main.keys]
+        values = [_mean_pm(row, m) for m in main.keys]
         share = '-' if row['trainable_share'] is None else f'{100 * row["trainable_share"]:.1f}%'
         lines.append(
             f'| {method} | {strategy} | {fraction:g} | {row["n"]} | '
-            f'{row["NDS"]:.2f} +- {row["NDS_std"]:.2f} | {row["mAP"]:.2f} +- {row["mAP_std"]:.2f} | '
-            f'{gains[0]} | {gains[1]} | {share} | '
+            f'{" | ".join(values)} | {" | ".join(gains)} | {share} | '
             f'{_fmt(row["iters_per_sec"], 3)} | {_fmt(row["peak_mem_mb"], 0)} |'
         )
     lines += [
@@ -169,6 +235,11 @@ def seg_metrics(records: list[dict]) -> list[str]:
     return [*classes[:1], *means, 'seg_mIoU', *(k for k in classes[1:] if all(k in r for r in records))]
 
 
+def _seg_name(metric: str) -> str:
+    """Column name of a BEV segmentation key: ``IoU_vehicle`` -> ``vehicle IoU``, ``seg_mIoU`` -> ``mIoU``."""
+    return metric.replace('IoU_', '') + ' IoU' if metric.startswith('IoU_') else metric.replace('seg_', '')
+
+
 def segmentation_table(records: list[dict]) -> str:
     """Markdown: BEV segmentation IoU per method and fraction, paired gain vs scratch (``full`` runs).
 
@@ -180,9 +251,7 @@ def segmentation_table(records: list[dict]) -> str:
         return ''
     table = aggregate(full, metrics)
     paired = paired_differences(full, metrics)
-    names = [
-        m.replace('IoU_', '') + ' IoU' if m.startswith('IoU_') else m.replace('seg_', '') for m in metrics
-    ]
+    names = [_seg_name(m) for m in metrics]
     lines = [
         '## BEV segmentation (BEVSegMetric, IoU in %; gains paired vs scratch)',
         '',
@@ -204,6 +273,61 @@ def segmentation_table(records: list[dict]) -> str:
         "IoU: the max over binarisation thresholds 0.35-0.65 per class (BEVFusion's protocol), on the",
         'validation frames; mean +- std over seeds; gains as in the detection table.',
     ]
+    return '\n'.join(lines) + '\n'
+
+
+def lidarseg_metrics(records: list[dict]) -> list[str]:
+    """The LiDAR segmentation keys of the runs, or ``[]`` unless every run has ``lidarseg_mIoU``:
+    :data:`LIDARSEG_AGGREGATES`, then every ``IoU_<class>`` in the order the runs name them."""
+    if not records or not all('lidarseg_mIoU' in r for r in records):
+        return []
+    classes = dict.fromkeys(k for r in records for k in r if k.startswith('IoU_'))
+    return [*LIDARSEG_AGGREGATES, *classes]
+
+
+def _class_cell(row: dict, key: str) -> str:
+    """``'mean +- std'``, with ``(k of n)`` when only k of the row's n runs scored the class."""
+    text = _mean_pm(row, key)
+    scored = row.get(f'{key}_n')
+    return text if scored is None or text == '-' else f'{text} ({scored} of {row["n"]})'
+
+
+def lidarseg_class_table(records: list[dict]) -> str:
+    """Markdown: mean class accuracy and per-class IoU of each method and fraction (``full`` runs).
+
+    Empty when the runs have no ``SegMetric`` figures. A class that no run scored (SegMetric's NaN:
+    neither in the validation labels nor predicted) gets no column and is named below the table;
+    a class scored by only some runs of a row shows how many.
+    """
+    full = full_runs(records)
+    metrics = lidarseg_metrics(full)
+    if not metrics:
+        return ''
+    classes = [m for m in metrics if m.startswith('IoU_')]
+    scored = [m for m in classes if any(has_value(r, m) for r in full)]
+    table = aggregate(full, ['lidarseg_acc_cls', *scored])
+    names = [m.removeprefix('IoU_') for m in scored]
+    lines = [
+        '## LiDAR segmentation per class (SegMetric, in %; mean +- std over seeds)',
+        '',
+        '| method | labels | seeds | class acc | ' + ' | '.join(names) + ' |',
+        '|---|---|---|---|' + '---|' * len(names),
+    ]
+    for method, fraction in sorted(table, key=lambda k: (k[0] != SCRATCH, k[0], k[1])):
+        row = table[(method, fraction)]
+        cells = [_mean_pm(row, 'lidarseg_acc_cls'), *(_class_cell(row, m) for m in scored)]
+        lines.append(f'| {method} | {fraction:g} | {row["n"]} | ' + ' | '.join(cells) + ' |')
+    lines += [
+        '',
+        'class acc: mean per-class recall (SegMetric acc_cls); the classes: IoU. "(k of n)": only k of',
+        'the n runs scored the class (in their validation labels or predictions); means, stds and',
+        'the paired per-class differences in results.json skip the runs without a value.',
+    ]
+    unscored = [m.removeprefix('IoU_') for m in classes if m not in scored]
+    if unscored:
+        lines.append(
+            f'Scored in no run (NaN: not in the validation labels, never predicted): {", ".join(unscored)}.'
+        )
     return '\n'.join(lines) + '\n'
 
 
@@ -267,25 +391,29 @@ def plot(
     model: str,
     path: Path,
     paired: dict | None = None,
-    metrics: tuple[str, str] = ('NDS', 'mAP'),
+    metrics: tuple[str, ...] = ('NDS', 'mAP'),
+    names: tuple[str, ...] | None = None,
 ) -> None:
-    """Top: two metrics (NDS and mAP, or a segmentation model's vehicle IoU and map mIoU) against
-    label fraction, mean +- std over seeds, one line per method (published figures as crosses).
-    Bottom: paired difference to scratch with its 95% interval."""
+    """Top: two metrics (NDS and mAP, a LiDAR segmentation model's mIoU and point accuracy, or a
+    BEV segmentation model's vehicle IoU and map mIoU) against label fraction, mean +- std over
+    seeds, one line per method (published figures as crosses). Bottom: paired difference to
+    scratch with its 95% interval. ``names`` label the metrics (default: their keys); fractions
+    without a value of a metric are left out of its panels."""
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     paired = paired or {}
+    names = names or metrics
     methods = _methods(table)
     cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
     colour = {m: cycle[i % len(cycle)] for i, m in enumerate(methods)}  # one colour per method, all panels
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), squeeze=False)
-    for col, metric in enumerate(metrics):
+    for col, (metric, name) in enumerate(zip(metrics, names)):
         ax = axes[0][col]
         for method in methods:
-            fractions = sorted(f for m, f in table if m == method)
+            fractions = sorted(f for m, f in table if m == method and table[(m, f)].get(metric) is not None)
             ax.errorbar(
                 [100 * f for f in fractions],
                 [table[(method, f)][metric] for f in fractions],
@@ -302,11 +430,11 @@ def plot(
             ]
             if pub:
                 ax.scatter(*zip(*pub), marker='x', s=60, color=colour[method], label=f'{method} (published)')
-        ax.set_ylabel(f'{metric} (%), mean +- std over seeds')
-        ax.set_title(f'{model}: {metric} vs labels ({preset.name})')
+        ax.set_ylabel(f'{name} (%), mean +- std over seeds')
+        ax.set_title(f'{model}: {name} vs labels ({preset.name})')
         ax = axes[1][col]
         for method in methods:
-            keys = sorted(f for m, f in paired if m == method)
+            keys = sorted(f for m, f in paired if m == method and metric in paired[(m, f)])
             if not keys:
                 continue
             rows = [paired[(method, f)][metric] for f in keys]
@@ -321,7 +449,7 @@ def plot(
                 label=f'{method} - scratch',
             )
         ax.axhline(0.0, color='k', lw=0.8)
-        ax.set_ylabel(f'{metric} gain (points), 95% CI')
+        ax.set_ylabel(f'{name} gain (points), 95% CI')
         ax.set_title('paired difference to scratch (same split, same seed)')
         for a in (axes[0][col], axes[1][col]):
             a.set_xscale('log')
@@ -346,6 +474,26 @@ def _probe_json(probe: dict) -> dict:
     return {**probe, 'spectrum': spectrum}
 
 
+def _main_metrics(full: list[dict]) -> tuple[MainMetrics, tuple[str, ...]]:
+    """The main figures of the ``full`` runs, and every key their summary and paired differences hold.
+
+    Raises:
+        ValueError: neither detection, BEV segmentation nor LiDAR segmentation figures in every run.
+    """
+    if all('NDS' in r for r in full):
+        return DETECTION, METRICS
+    seg = seg_metrics(full)
+    if seg:
+        return MainMetrics(keys=tuple(seg[:2]), names=tuple(map(_seg_name, seg[:2]))), tuple(seg)
+    lidarseg = lidarseg_metrics(full)
+    if lidarseg:
+        return LIDARSEG, tuple(lidarseg)
+    raise ValueError(
+        'the runs hold neither detection (NDS/mAP) nor BEV segmentation (BEVSegMetric) nor LiDAR '
+        'segmentation (SegMetric) figures'
+    )
+
+
 def write_reports(
     out: Path,
     records: list[dict],
@@ -361,14 +509,17 @@ def write_reports(
 
     The method comparison (summary, gains vs scratch, plot) uses the ``full`` runs; with other
     strategies results.json also holds ``summary_by_strategy`` and ``paired_vs_full`` and
-    results.md the strategy table (:func:`strategy_table`)."""
+    results.md the strategy table (:func:`strategy_table`). The figures are the detector's NDS
+    and mAP, else a BEV segmentation model's IoUs, else a LiDAR segmentation model's mIoU,
+    accuracies and per-class IoUs (:func:`_main_metrics`).
+
+    Raises:
+        ValueError: the runs hold none of these figures.
+    """
     pretraining, probes = pretraining or {}, probes or {}
     full = full_runs(records)
-    detection = all('NDS' in r for r in full)
+    main, main_metrics = _main_metrics(full)
     seg = seg_metrics(full)
-    if not detection and not seg:
-        raise ValueError('the runs hold neither detection (NDS/mAP) nor BEV segmentation figures')
-    main_metrics = METRICS if detection else tuple(seg)
     table = aggregate(full, main_metrics)
     paired = paired_differences(full, main_metrics)
     payload = dict(
@@ -390,20 +541,24 @@ def write_reports(
         pretraining=pretraining,
         probes={m: _probe_json(p) for m, p in probes.items()},
     )
-    by_strategy = aggregate(records, by_strategy=True) if detection else {}
+    by_strategy = aggregate(records, main_metrics, by_strategy=True)
     if {st for _, st, _ in by_strategy} - {FULL}:
         payload['summary_by_strategy'] = [
             dict(method=m, strategy=st, fraction=f, **row) for (m, st, f), row in sorted(by_strategy.items())
         ]
         payload['paired_vs_full'] = [
             dict(method=m, strategy=st, fraction=f, **row)
-            for (m, st, f), row in sorted(paired_vs_full(records).items())
+            for (m, st, f), row in sorted(paired_vs_full(records, main_metrics).items())
         ]
     atomic_write_bytes(json.dumps(payload, indent=2, default=str).encode(), out / 'results.json')
-    text = markdown_table(table, preset, model, paired, finetune_iters) if detection else f'# {model}\n'
+    bev_seg_only = main not in (DETECTION, LIDARSEG)  # BEV segmentation: segmentation_table is its table
+    text = (
+        f'# {model}\n' if bev_seg_only else markdown_table(table, preset, model, paired, finetune_iters, main)
+    )
     extras = (
         segmentation_table(records),
-        strategy_table(records),
+        lidarseg_class_table(records),
+        strategy_table(records, main),
         weight_change_table(pretraining),
         probe_table(probes),
     )
@@ -411,5 +566,5 @@ def write_reports(
         if extra:
             text += '\n' + extra
     atomic_write_bytes(text.encode(), out / 'results.md')
-    plot(table, preset, model, out / 'label_efficiency.png', paired, METRICS if detection else tuple(seg[:2]))
+    plot(table, preset, model, out / 'label_efficiency.png', paired, main.keys[:2], main.names[:2])
     print(text, flush=True)

@@ -14,6 +14,11 @@ Pairing removes the variance that both arms share (the same labelled scenes, the
 order and head initialisation for one seed), so the interval on ``d̄`` is narrower than the one
 a comparison of the two unpaired means would give.
 
+Missing values are skipped: a metric that is ``None`` or NaN in a run (a class that MMDet3D's
+``SegMetric`` could not score because the evaluation set has neither labels nor predictions of it,
+:func:`~.steps.summarise_lidar_seg_metrics`) leaves that run out of the metric's mean and std and
+that seed out of its paired differences; the other metrics of the run still count.
+
 Fine-tuning strategies (``--strategies``) are compared the same way to full fine-tuning of the
 same method (:func:`paired_vs_full`): pairs share the method, the fraction and the seed. Runs
 without a ``strategy`` key (made before strategies existed) are ``full`` runs.
@@ -28,6 +33,12 @@ from typing import Iterable
 from .presets import FULL, SCRATCH
 
 METRICS = ('NDS', 'mAP')
+
+
+def has_value(record: dict, metric: str) -> bool:
+    """Whether ``record`` holds a number for ``metric`` (not missing, ``None`` or NaN)."""
+    value = record.get(metric)
+    return value is not None and not math.isnan(float(value))
 
 
 def mean_std_ci(values: Iterable[float], confidence: float = 0.95) -> dict:
@@ -127,7 +138,8 @@ def paired_runs(
 
     Returns:
         ``{metric: dict(seeds, differences, n, mean, std, ci_low, ci_high, half_width)}``; empty
-        when no seed is in both.
+        when no seed is in both. A metric pairs the seeds where both runs have a value
+        (:func:`has_value`) and is left out when there is none.
 
     Raises:
         ValueError: a pair trained on different scene subsets (they would not be a pair).
@@ -144,10 +156,13 @@ def paired_runs(
             )
     if not pairs:
         return {}
-    seeds = [int(a['seed']) for a, _ in pairs]
     row = {}
     for metric in metrics:
-        diffs = [a[metric] - b[metric] for a, b in pairs]
+        scored = [(a, b) for a, b in pairs if has_value(a, metric) and has_value(b, metric)]
+        if not scored:
+            continue
+        seeds = [int(a['seed']) for a, _ in scored]
+        diffs = [a[metric] - b[metric] for a, b in scored]
         row[metric] = dict(seeds=seeds, differences=diffs, **mean_std_ci(diffs, confidence))
     return row
 
@@ -190,6 +205,10 @@ def paired_differences(
 def aggregate(records: list[dict], metrics: Iterable[str] = METRICS, by_strategy: bool = False) -> dict:
     """Mean and sample std (0 for one seed) over seeds, per ``(method, fraction)``.
 
+    A metric's mean and std are over the runs that have a value for it (:func:`has_value`); when
+    that is fewer than the row's ``n`` runs, the row also holds ``<metric>_n``, and with none the
+    mean and std are ``None``.
+
     With ``by_strategy`` the key is ``(method, strategy, fraction)`` and the rows also hold the
     mean ``trainable_share``, ``iters_per_sec`` and ``peak_mem_mb`` of the runs that recorded them.
     """
@@ -205,12 +224,24 @@ def aggregate(records: list[dict], metrics: Iterable[str] = METRICS, by_strategy
     for key, group in groups.items():
         row = dict(n=len(group))
         for metric in metrics:
-            values = [r[metric] for r in group]
-            row[metric] = statistics.fmean(values)
-            row[f'{metric}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
+            row.update(_mean_std(metric, [r[metric] for r in group if has_value(r, metric)], len(group)))
         if by_strategy:
             for extra in ('trainable_share', 'iters_per_sec', 'peak_mem_mb'):
                 values = [r[extra] for r in group if r.get(extra) is not None]
                 row[extra] = statistics.fmean(values) if values else None
         table[key] = row
     return table
+
+
+def _mean_std(metric: str, values: list[float], runs: int) -> dict:
+    """``{metric: mean, <metric>_std: std}`` of the values, ``<metric>_n`` when some runs had none."""
+    if not values:
+        row = {metric: None, f'{metric}_std': None}
+    else:
+        row = {
+            metric: statistics.fmean(values),
+            f'{metric}_std': statistics.stdev(values) if len(values) > 1 else 0.0,
+        }
+    if len(values) < runs:
+        row[f'{metric}_n'] = len(values)
+    return row

@@ -9,6 +9,7 @@ Shared by the label-efficiency harness (:mod:`.label_efficiency`) and
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -131,29 +132,84 @@ def summarise_bev_seg_metrics(metrics: dict) -> dict:
     return out
 
 
+#: ``SegMetric``'s aggregate keys; every other unprefixed key is a class name (its IoU).
+SEG_METRIC_AGGREGATES = ('miou', 'acc', 'acc_cls')
+
+
+def _percent(value) -> float | None:
+    """``100 * value``, or ``None`` for a missing or NaN value (a class SegMetric could not score)."""
+    if value is None or math.isnan(float(value)):
+        return None
+    return 100 * float(value)
+
+
+def summarise_lidar_seg_metrics(metrics: dict) -> dict:
+    """Point-wise LiDAR segmentation figures (in %) from MMDet3D's ``SegMetric``, or ``{}`` without it.
+
+    ``SegMetric`` writes unprefixed keys: ``miou``, ``acc`` (point accuracy), ``acc_cls`` (mean
+    per-class recall) and one IoU per class name. A class that is in neither the labels nor the
+    predictions of the evaluation set has no IoU (``0 / 0``: NaN); ``SegMetric``'s ``miou`` is the
+    mean over the other classes (``np.nanmean``), so a class that is predicted but absent from the
+    labels counts with IoU 0. NaN becomes ``None`` here (valid JSON), and :mod:`.stats` leaves
+    ``None`` / NaN values out of every mean, standard deviation and paired difference.
+
+    Returns:
+        ``dict(lidarseg_mIoU=..., lidarseg_acc=..., lidarseg_acc_cls=..., lidarseg_IoU={class: ...},
+        IoU_<class>=...)``: the per-class IoUs also as flat keys (``None`` for NaN classes), so the
+        statistics treat them like the mIoU.
+    """
+    if 'miou' not in metrics:
+        return {}
+    per_class = {
+        k: _percent(v) for k, v in metrics.items() if '/' not in k and k not in SEG_METRIC_AGGREGATES
+    }
+    out = dict(
+        lidarseg_mIoU=_percent(metrics['miou']),
+        lidarseg_acc=_percent(metrics.get('acc')),
+        lidarseg_acc_cls=_percent(metrics.get('acc_cls')),
+        lidarseg_IoU=per_class,
+    )
+    out.update({f'IoU_{c}': v for c, v in per_class.items()})
+    return out
+
+
 def summarise_downstream_metrics(metrics: dict) -> dict:
-    """A fine-tune's figures: detection (:func:`summarise_nuscenes_metrics`) and/or BEV segmentation
-    (:func:`summarise_bev_seg_metrics`), whichever the model's evaluators report.
+    """A fine-tune's figures: detection (:func:`summarise_nuscenes_metrics`), BEV segmentation
+    (:func:`summarise_bev_seg_metrics`) and/or LiDAR segmentation
+    (:func:`summarise_lidar_seg_metrics`), whichever the model's evaluators report.
 
     Raises:
-        KeyError: neither NuScenesMetric nor BEVSegMetric figures are in ``metrics``.
+        KeyError: neither NuScenesMetric, BEVSegMetric nor SegMetric figures are in ``metrics``.
+        ValueError: both BEVSegMetric and SegMetric figures (their per-class ``IoU_<class>`` keys
+            would mix).
     """
     seg = summarise_bev_seg_metrics(metrics)
+    lidarseg = summarise_lidar_seg_metrics(metrics)
+    if seg and lidarseg:
+        raise ValueError('the metrics hold both BEVSegMetric and SegMetric figures; use one of them')
+    seg = seg or lidarseg
     if not any(k.endswith('/NDS') for k in metrics):
         if not seg:
             raise KeyError(
-                f'no NuScenesMetric NDS/mAP and no BEVSegMetric mIoU in the metrics: {sorted(metrics)}'
+                'no NuScenesMetric NDS/mAP, no BEVSegMetric mIoU and no SegMetric miou in the metrics: '
+                f'{sorted(metrics)}'
             )
         return seg
     return {**summarise_nuscenes_metrics(metrics), **seg}
 
 
 def headline(record: dict) -> str:
-    """``'NDS 4.25 mAP 0.28'`` (and ``vehicle IoU``/``map mIoU`` when present) for the progress log."""
+    """``'NDS 4.25 mAP 0.28'`` (and ``vehicle IoU``/``map mIoU`` when present; a LiDAR segmentation
+    model's ``mIoU``/``point acc``) for the progress log."""
     parts = [f'{k} {record[k]:.2f}' for k in ('NDS', 'mAP') if k in record]
     parts += [
         f'{name} {record[k]:.2f}'
-        for k, name in (('IoU_vehicle', 'vehicle IoU'), ('seg_map_mIoU', 'map mIoU'))
-        if k in record
+        for k, name in (
+            ('IoU_vehicle', 'vehicle IoU'),
+            ('seg_map_mIoU', 'map mIoU'),
+            ('lidarseg_mIoU', 'mIoU'),
+            ('lidarseg_acc', 'point acc'),
+        )
+        if record.get(k) is not None
     ]
     return ' '.join(parts)
