@@ -8,16 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import timm
 import torch
 from mmengine.config import Config
 
 from mmssl.geometry import project_points
 from mmssl.registry import MODELS
 from mmssl.testing.synthetic_batch import check_loss_and_gradients, dataset_batch
+from mmssl.testing.teachers import TINY_VIT, write_tiny_dinov2
 
 REPO = Path(__file__).resolve().parents[3]
-TINY_VIT = dict(embed_dim=32, depth=2, num_heads=2)
 TEACHER_IN = (28, 42)
 CONFIGS = {
     'ppkt': REPO / 'configs/ppkt/ppkt_centerpoint_tiny.py',
@@ -45,13 +44,7 @@ def superpixel_root(nuscenes_demo_dir, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def tiny_teacher(tmp_path_factory):
-    torch.manual_seed(0)
-    vit = timm.create_model(
-        'vit_small_patch14_dinov2', pretrained=False, img_size=518, num_classes=0, **TINY_VIT
-    )
-    path = tmp_path_factory.mktemp('i2l_weights') / 'tiny_dinov2.pth'
-    torch.save(vit.state_dict(), path)
-    return path
+    return write_tiny_dinov2(tmp_path_factory.mktemp('i2l_weights') / 'tiny_dinov2.pth')
 
 
 def tiny_cfg(

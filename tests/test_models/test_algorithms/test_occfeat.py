@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import timm
 import torch
 from mmengine.config import Config
 
@@ -15,10 +14,10 @@ from mmssl.models.target_generators import write_random_teacher
 from mmssl.models.target_generators.cache_builder import build_feature_cache, teacher_config
 from mmssl.registry import MODELS
 from mmssl.testing.synthetic_batch import check_loss_and_gradients, dataset_batch
+from mmssl.testing.teachers import TINY_VIT, write_tiny_dinov2
 
 REPO = Path(__file__).resolve().parents[3]
 TINY_CFG = REPO / 'configs/occfeat/occfeat_bevdet_tiny.py'
-TINY_VIT = dict(embed_dim=32, depth=2, num_heads=2)
 TEACHER_IN = (28, 42)
 
 
@@ -70,13 +69,7 @@ def _tiny_occfeat(weights: Path, cache_root=None, **model):
 
 @pytest.fixture(scope='module')
 def tiny_teacher(tmp_path_factory):
-    torch.manual_seed(0)
-    vit = timm.create_model(
-        'vit_small_patch14_dinov2', pretrained=False, img_size=518, num_classes=0, **TINY_VIT
-    )
-    path = tmp_path_factory.mktemp('occfeat_weights') / 'tiny_dinov2.pth'
-    torch.save(vit.state_dict(), path)
-    return path
+    return write_tiny_dinov2(tmp_path_factory.mktemp('occfeat_weights') / 'tiny_dinov2.pth')
 
 
 def _batch(cfg, world, seed=0, indices=(0, 1)):
