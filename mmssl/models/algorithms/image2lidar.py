@@ -103,6 +103,13 @@ def sample_maps(maps: Tensor, pairs: PointPixelPairs) -> Tensor:
     return out
 
 
+@torch.no_grad()
+def contrast_accuracy(query: Tensor, key: Tensor) -> Tensor:
+    """Share of ``(N, D)`` query rows whose most similar key row is their own (logged, not optimised)."""
+    hit = (query @ key.t()).argmax(1) == torch.arange(len(query), device=query.device)
+    return hit.float().mean()
+
+
 class ImageToLidarDistiller(MultiModalSelfSupervisor):
     """LiDAR student, frozen image teacher, point-pixel pairs (see the module docstring).
 

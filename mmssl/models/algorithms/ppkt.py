@@ -27,7 +27,7 @@ from torch import Tensor
 
 from mmssl.registry import MODELS
 
-from .image2lidar import ImageToLidarDistiller, sample_maps
+from .image2lidar import ImageToLidarDistiller, contrast_accuracy, sample_maps
 
 
 @MODELS.register_module()
@@ -65,7 +65,5 @@ class PPKT(ImageToLidarDistiller):
         pix = F.normalize(sample_maps(self.projected_maps(maps), pairs), dim=1)
         pts = F.normalize(self.gather_points(emb, pairs), dim=1)
         losses['loss_ppkt'] = self.loss_nce(pts, pix)
-        with torch.no_grad():
-            hit = (pts @ pix.t()).argmax(1) == torch.arange(len(pts), device=pts.device)
-            losses['contrast_acc'] = hit.float().mean()
+        losses['contrast_acc'] = contrast_accuracy(pts, pix)
         return losses

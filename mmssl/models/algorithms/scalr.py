@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmssl.geometry import original_lidar2img_from_meta, point_to_pixel
+from mmssl.models.target_generators.point_targets import first_camera
 from mmssl.registry import MODELS
 
 from .image2lidar import ImageToLidarDistiller, sample_maps
@@ -75,13 +76,10 @@ class ScaLR(ImageToLidarDistiller):
         points = inputs['points']
         pairs = self.point_pixel_pairs(points, data_samples, self.teacher_size, maps.shape[1])
         # one pixel per point: its lowest-index camera (PointFeatureTargets' 'first' rule)
-        key = pairs.sample * (max(len(p) for p in points) + 1) + pairs.point
-        order = torch.argsort(key * (maps.shape[1] + 1) + pairs.camera)
-        key_sorted = key[order]
-        first = torch.ones_like(key_sorted, dtype=torch.bool)
-        first[1:] = key_sorted[1:] != key_sorted[:-1]
-        sel = order[first]
-        pairs = pairs.select(sel)
+        width = max(len(p) for p in points)
+        pairs = pairs.select(
+            first_camera(pairs.sample * width + pairs.point, pairs.camera, len(points) * width)
+        )
         emb = self.student_embeddings(inputs, data_samples)
         losses: Dict[str, Tensor] = self.pair_stats(pairs, points)
         target = sample_maps(maps, pairs)

@@ -36,7 +36,7 @@ from mmssl.models.utils import segment_mean
 from mmssl.models.utils.ssl_targets import stacked_ssl_target
 from mmssl.registry import MODELS
 
-from .image2lidar import ImageToLidarDistiller
+from .image2lidar import ImageToLidarDistiller, contrast_accuracy
 
 
 @MODELS.register_module()
@@ -119,7 +119,5 @@ class SLidR(ImageToLidarDistiller):
             losses['contrast_acc'] = k.new_zeros(())
             return losses
         losses['loss_slidr'] = self.loss_nce(k, q)
-        with torch.no_grad():
-            hit = (k @ q.t()).argmax(1) == torch.arange(len(k), device=k.device)
-            losses['contrast_acc'] = hit.float().mean()
+        losses['contrast_acc'] = contrast_accuracy(k, q)
         return losses

@@ -31,6 +31,19 @@ from mmssl.registry import MODELS
 CAMERA_RULES = ('mean', 'first')
 
 
+def first_camera(point: Tensor, camera: Tensor, num_points: int) -> Tensor:
+    """``(P,)`` bool: the pairs whose camera is the lowest-index camera that sees their point.
+
+    Args:
+        point: ``(P,)`` long point index of each (point, camera) pair, in ``[0, num_points)``.
+        camera: ``(P,)`` long camera index.
+        num_points: number of points the indices refer to.
+    """
+    lowest = torch.full((num_points,), int(camera.max()) + 1 if camera.numel() else 0, device=point.device)
+    lowest.scatter_reduce_(0, point, camera, reduce='amin')
+    return camera == lowest[point]
+
+
 def sample_point_features(
     feats: Tensor,
     points: Tensor,
@@ -65,9 +78,7 @@ def sample_point_features(
     pairs = point_to_pixel(pts, lidar2img.double().to(pts.device), input_size, min_depth)
     pt_idx, cam_idx = pairs[:, 0].long(), pairs[:, 1].long()
     if cameras == 'first' and pairs.shape[0]:
-        first = torch.full((n,), feats.shape[0], dtype=torch.long, device=pt_idx.device)
-        first.scatter_reduce_(0, pt_idx, cam_idx, reduce='amin')
-        keep = cam_idx == first[pt_idx]
+        keep = first_camera(pt_idx, cam_idx, n)
         pairs, pt_idx, cam_idx = pairs[keep], pt_idx[keep], cam_idx[keep]
     grid = torch.stack([pairs[:, 2] / w_in * 2 - 1, pairs[:, 3] / h_in * 2 - 1], dim=1).float()
     total = feats.new_zeros((n, c), dtype=torch.float32)
