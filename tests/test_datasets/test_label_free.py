@@ -93,7 +93,22 @@ def _pretrain_configs():
     return found
 
 
-def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_dir):
+#: SLIC at 1/8 resolution for the SLidR pipelines (seconds on the real keyframe)
+FAST_SUPERPIXELS = dict(type='SLICSuperpixels', downscale=8)
+
+
+@pytest.fixture(scope='module')
+def keyframe_superpixels(nuscenes_demo_dir, tmp_path_factory):
+    """Superpixels of the real keyframe, for the pipelines that load them (SLidR)."""
+    from mmssl.datasets.superpixels import build_superpixel_cache
+
+    root = tmp_path_factory.mktemp('label_free_superpixels')
+    pkl = nuscenes_demo_dir / 'n015-2018-07-24-11-22-45+0800.pkl'
+    build_superpixel_cache(pkl, nuscenes_demo_dir, root, source=FAST_SUPERPIXELS, img_prefix='', log=None)
+    return root
+
+
+def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_dir, keyframe_superpixels):
     configs = _pretrain_configs()
     names = {p.name for p, *_ in configs}
     assert {'nus_pretrain.py', 'kitti_pretrain.py', 'synthetic_nus_pretrain.py'} <= names
@@ -110,6 +125,9 @@ def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_di
                 ann_file='n015-2018-07-24-11-22-45+0800.pkl',
                 data_prefix=dict(pts='', sweeps='', img=''),
             )
+        for t in ds_cfg['pipeline']:
+            if t['type'] == 'LoadSuperpixels':
+                t.update(cache_root=str(keyframe_superpixels), source=FAST_SUPERPIXELS)
         dataset = DATASETS.build(ds_cfg)
         info = dataset.get_data_info(0)
         assert not {'ann_info', 'instances', 'cam_instances', 'eval_ann_info'} & set(info), path
