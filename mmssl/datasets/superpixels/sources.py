@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Dict
 
 import cv2
@@ -29,7 +30,7 @@ def register_source(cls: type) -> type:
     return cls
 
 
-class SuperpixelSource:
+class SuperpixelSource(ABC):
     """Base class of the superpixel sources.
 
     Subclasses set :attr:`name` (the cache folder of the default settings) and implement
@@ -45,6 +46,7 @@ class SuperpixelSource:
     def __init__(self, **settings: Any) -> None:
         self.settings: Dict[str, Any] = dict(settings)
 
+    @abstractmethod
     def segment(self, rgb: np.ndarray) -> np.ndarray:
         """Raw segmentation of one image.
 
@@ -54,7 +56,6 @@ class SuperpixelSource:
         Returns:
             ``(H, W)`` non-negative integer ids (need not be contiguous).
         """
-        raise NotImplementedError
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Superpixel ids of one image.
