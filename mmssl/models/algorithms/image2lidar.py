@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmssl.geometry import original_lidar2img_from_meta, point_to_pixel
+from mmssl.models.target_generators.point_targets import sample_at_pixels
 from mmssl.registry import MODELS
 
 from .multimodal import MultiModalSelfSupervisor
@@ -79,28 +80,11 @@ class PointPixelPairs(NamedTuple):
 
 
 def sample_maps(maps: Tensor, pairs: PointPixelPairs) -> Tensor:
-    """Bilinear features of ``(B, N_cam, C, h, w)`` maps at the pairs' pixels: ``(P, C)``.
-
-    The maps cover the image edge to edge (``align_corners=False``), so pixel ``(u, v)`` of the
-    ``pairs.size`` frame is map coordinate ``(u w / W, v h / H)`` for any map size.
-    """
-    b, n, c = maps.shape[:3]
-    h_img, w_img = pairs.size
-    out = maps.new_zeros((pairs.num_pairs, c), dtype=torch.float32)
-    flat = pairs.sample * n + pairs.camera
-    grid = torch.stack([pairs.uv[:, 0] / w_img * 2 - 1, pairs.uv[:, 1] / h_img * 2 - 1], dim=1)
-    images = maps.flatten(0, 1)
-    for k in torch.unique(flat).tolist():
-        sel = flat == k
-        g = grid[sel].to(maps).view(1, 1, -1, 2)
-        out[sel] = (
-            F.grid_sample(images[k : k + 1], g, mode='bilinear', padding_mode='border', align_corners=False)[
-                0, :, 0
-            ]
-            .t()
-            .float()
-        )
-    return out
+    """Bilinear features of ``(B, N_cam, C, h, w)`` maps at the pairs' pixels: ``(P, C)``
+    (:func:`~mmssl.models.target_generators.point_targets.sample_at_pixels`)."""
+    return sample_at_pixels(
+        maps.flatten(0, 1), pairs.sample * maps.shape[1] + pairs.camera, pairs.uv, pairs.size
+    )
 
 
 @torch.no_grad()

@@ -110,12 +110,13 @@ class SLidR(ImageToLidarDistiller):
         pts_mean, pts_count = segment_mean(
             F.normalize(self.gather_points(emb, pairs), dim=1), pair_keys, total
         )
-        pix_mean, pix_count = self.pixel_segments(self.projected_maps(maps), sp, num_ids)
+        projected = self.projected_maps(maps)
+        pix_mean, pix_count = self.pixel_segments(projected, sp, num_ids)
         keep = (pts_count > 0) & (pix_count > 0)
         k, q = pts_mean[keep], pix_mean[keep]
         losses['superpixels_per_sample'] = keep.sum().float() / b
         if len(k) < 2:
-            losses['loss_slidr'] = sum(e.sum() for e in emb) * 0.0 + self.projected_maps(maps).sum() * 0.0
+            losses['loss_slidr'] = sum(e.sum() for e in emb) * 0.0 + projected.sum() * 0.0
             losses['contrast_acc'] = k.new_zeros(())
             return losses
         losses['loss_slidr'] = self.loss_nce(k, q)

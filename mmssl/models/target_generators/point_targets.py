@@ -31,6 +31,35 @@ from mmssl.registry import MODELS
 CAMERA_RULES = ('mean', 'first')
 
 
+def sample_at_pixels(maps: Tensor, image: Tensor, uv: Tensor, size: Sequence[float]) -> Tensor:
+    """Bilinear ``(P, C)`` float32 features of ``(M, C, h, w)`` maps at ``P`` pixels.
+
+    The maps cover their images edge to edge (``align_corners=False``, ``padding_mode='border'``),
+    so the continuous pixel ``(u, v)`` of an image of size ``size = (H, W)`` is map coordinate
+    ``(u w / W, v h / H)`` for any map size.
+
+    Args:
+        maps: ``(M, C, h, w)``.
+        image: ``(P,)`` long index of each pixel's map.
+        uv: ``(P, 2)`` continuous pixel coordinates.
+        size: ``(H, W)`` of the images ``uv`` is in.
+    """
+    h_img, w_img = float(size[0]), float(size[1])
+    grid = torch.stack([uv[:, 0] / w_img * 2 - 1, uv[:, 1] / h_img * 2 - 1], dim=1).float().to(maps.device)
+    image = image.to(maps.device)
+    out = maps.new_zeros((len(image), maps.shape[1]), dtype=torch.float32)
+    for k in torch.unique(image).tolist():
+        sel = image == k
+        out[sel] = F.grid_sample(
+            maps[k : k + 1].float(),
+            grid[sel].view(1, 1, -1, 2),
+            mode='bilinear',
+            padding_mode='border',
+            align_corners=False,
+        )[0, :, 0].t()
+    return out
+
+
 def first_camera(point: Tensor, camera: Tensor, num_points: int) -> Tensor:
     """``(P,)`` bool: the pairs whose camera is the lowest-index camera that sees their point.
 
@@ -80,18 +109,12 @@ def sample_point_features(
     if cameras == 'first' and pairs.shape[0]:
         keep = first_camera(pt_idx, cam_idx, n)
         pairs, pt_idx, cam_idx = pairs[keep], pt_idx[keep], cam_idx[keep]
-    grid = torch.stack([pairs[:, 2] / w_in * 2 - 1, pairs[:, 3] / h_in * 2 - 1], dim=1).float()
-    total = feats.new_zeros((n, c), dtype=torch.float32)
-    count = feats.new_zeros((n,), dtype=torch.float32)
-    for cam in torch.unique(cam_idx).tolist():
-        sel = cam_idx == cam
-        g = grid[sel].to(feats.device).view(1, 1, -1, 2)
-        vals = F.grid_sample(
-            feats[cam : cam + 1].float(), g, mode='bilinear', padding_mode='border', align_corners=False
-        )[0, :, 0].t()
-        idx = pt_idx[sel].to(feats.device)
-        total.index_add_(0, idx, vals)
-        count.index_add_(0, idx, torch.ones_like(idx, dtype=torch.float32))
+    vals = sample_at_pixels(feats, cam_idx, pairs[:, 2:4], (h_in, w_in))
+    idx = pt_idx.to(feats.device)
+    total = feats.new_zeros((n, c), dtype=torch.float32).index_add_(0, idx, vals)
+    count = feats.new_zeros((n,), dtype=torch.float32).index_add_(
+        0, idx, torch.ones_like(idx, dtype=torch.float32)
+    )
     valid = count > 0
     return total / count.clamp(min=1)[:, None], valid
 
