@@ -5,6 +5,7 @@ from .base import BaseSelfSupervisor
 from .bev_mae import BEVMAE, pillar_targets
 from .bevdistill import BEVDistill
 from .image2lidar import ImageToLidarDistiller, PointPixelPairs, sample_maps
+from .largead import LargeAD
 from .multimodal import BEVCellMasks, MaskedInputs, MultiModalSelfSupervisor
 from .nsmae import NSMAE
 from .occfeat import OccFeat
@@ -12,7 +13,7 @@ from .occupancy_mae import OccupancyMAE
 from .ppkt import PPKT
 from .rendering import NeuralRenderingMixin, RenderView
 from .scalr import ScaLR
-from .slidr import SLidR
+from .slidr import SLidR, SuperpixelMeans
 from .unipad import UniPAD
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     'PointPixelPairs',
     'ScaLR',
     'SLidR',
+    'SuperpixelMeans',
+    'LargeAD',
     'sample_maps',
     'NeuralRenderingMixin',
     'RenderView',

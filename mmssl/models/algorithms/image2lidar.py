@@ -40,6 +40,7 @@ from typing import Dict, List, NamedTuple, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmdet3d.structures import Det3DDataSample
 from torch import Tensor
 
 from mmssl.geometry import original_lidar2img_from_meta, point_to_pixel
@@ -171,6 +172,24 @@ class ImageToLidarDistiller(MultiModalSelfSupervisor):
         if not self.with_point_backbone:
             feats = self.point_features(feats, inputs['points'])
         return [self.point_head(f) for f in feats]
+
+    def embed_points(self, points: Sequence[Tensor], data_samples: Sequence) -> List[Tensor]:
+        """Student embeddings of another point set of the same samples (e.g. a second frame).
+
+        The points are voxelised by the model's own preprocessor; the voxeliser's per-sample
+        outputs (a point-wise backbone's ``point2voxel_map``) go to fresh samples carrying only
+        ``data_samples``' metainfo, so the batch's own samples are left as they were.
+
+        Args:
+            points: ``B`` tensors ``(M_i, C)`` in the student's (augmented) LiDAR frame.
+            data_samples: the batch's samples (their metainfo is copied).
+
+        Returns:
+            Per sample ``(M_i, D)`` projected point features.
+        """
+        samples = [Det3DDataSample(metainfo=dict(s.metainfo)) for s in data_samples]
+        inputs = {'points': list(points), 'voxels': self.data_preprocessor.voxelize(list(points), samples)}
+        return self.student_embeddings(inputs, samples)
 
     # ------------------------------------------------------------------ pairs
     def pairable(self, points: Tensor) -> Tensor:

@@ -26,7 +26,7 @@ Logged: ``pairs_per_sample``, ``paired_point_share``, ``superpixels_per_sample``
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,24 @@ from mmssl.models.utils.ssl_targets import stacked_ssl_target
 from mmssl.registry import MODELS
 
 from .image2lidar import ImageToLidarDistiller, contrast_accuracy
+
+
+class SuperpixelMeans(NamedTuple):
+    """Superpixel-pooled features of a batch (``K`` superpixels with a point and a pixel).
+
+    Attributes:
+        points: ``(K, D)`` mean of the normalised student embeddings of each superpoint.
+        pixels: ``(K, D)`` mean of the normalised projected teacher features of its superpixel.
+        sample: ``(K,)`` long sample index of each row.
+        stats: logged values (pairs per sample, paired share, superpixels per sample).
+        link: a zero connected to every trainable input (the loss of a batch without a pair).
+    """
+
+    points: Tensor
+    pixels: Tensor
+    sample: Tensor
+    stats: Dict[str, Tensor]
+    link: Tensor
 
 
 @MODELS.register_module()
@@ -88,8 +106,17 @@ class SLidR(ImageToLidarDistiller):
         keys = ids + torch.arange(b * n, device=ids.device).view(-1, 1, 1) * num_ids
         return segment_mean(feats, keys.reshape(-1), b * n * num_ids)
 
-    def loss(self, inputs: dict, data_samples: List) -> Dict[str, Tensor]:
-        """InfoNCE between superpixel-pooled point and pixel features."""
+    def superpixel_means(self, inputs: dict, data_samples: List, emb: List[Tensor]) -> SuperpixelMeans:
+        """Superpoint and superpixel means of the batch (superpixels with a point and a pixel).
+
+        Args:
+            inputs: the batch inputs (``points``).
+            data_samples: their samples (``ssl_targets.superpixels``, the teacher's keys).
+            emb: per sample ``(N_i, D)`` student point embeddings.
+
+        Returns:
+            :class:`SuperpixelMeans` of the ``K`` superpixels kept.
+        """
         points = inputs['points']
         device = points[0].device
         maps = self.teacher_maps(data_samples, device)
@@ -100,8 +127,7 @@ class SLidR(ImageToLidarDistiller):
                 f'teacher maps {tuple(maps.shape[:2])} and superpixels {(b, n)} disagree on (B, N_cam)'
             )
         pairs = self.point_pixel_pairs(points, data_samples, tuple(sp.shape[-2:]), n)
-        emb = self.student_embeddings(inputs, data_samples)
-        losses: Dict[str, Tensor] = self.pair_stats(pairs, points)
+        stats: Dict[str, Tensor] = self.pair_stats(pairs, points)
         num_ids = int(sp.max().item()) + 1
         u = pairs.uv[:, 0].long().clamp(0, sp.shape[-1] - 1)
         v = pairs.uv[:, 1].long().clamp(0, sp.shape[-2] - 1)
@@ -113,10 +139,17 @@ class SLidR(ImageToLidarDistiller):
         projected = self.projected_maps(maps)
         pix_mean, pix_count = self.pixel_segments(projected, sp, num_ids)
         keep = (pts_count > 0) & (pix_count > 0)
-        k, q = pts_mean[keep], pix_mean[keep]
-        losses['superpixels_per_sample'] = keep.sum().float() / b
+        row_sample = torch.arange(total, device=keep.device)[keep] // (n * num_ids)
+        stats['superpixels_per_sample'] = keep.sum().float() / b
+        link = sum(e.sum() for e in emb) * 0.0 + projected.sum() * 0.0
+        return SuperpixelMeans(pts_mean[keep], pix_mean[keep], row_sample, stats, link)
+
+    def loss(self, inputs: dict, data_samples: List) -> Dict[str, Tensor]:
+        """InfoNCE between superpixel-pooled point and pixel features."""
+        emb = self.student_embeddings(inputs, data_samples)
+        k, q, _, losses, link = self.superpixel_means(inputs, data_samples, emb)
         if len(k) < 2:
-            losses['loss_slidr'] = sum(e.sum() for e in emb) * 0.0 + projected.sum() * 0.0
+            losses['loss_slidr'] = link
             losses['contrast_acc'] = k.new_zeros(())
             return losses
         losses['loss_slidr'] = self.loss_nce(k, q)

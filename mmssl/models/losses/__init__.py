@@ -12,12 +12,15 @@ from .jepa_losses import MaskedCosineLoss, PerSampleVarianceLoss, masked_mean
 from .mae_losses import ChamferLoss, OccupancyBCELoss
 from .render_losses import MaskedLpLoss
 from .sdf_losses import EikonalLoss, FreeSpaceLoss
+from .segment_losses import CrossSourceInfoNCELoss, SegmentInfoNCELoss
 
 __all__ = [
     'gaussian_center_weights',
     'SoftFocalLoss',
     'ScoreWeightedL1Loss',
     'InfoNCELoss',
+    'CrossSourceInfoNCELoss',
+    'SegmentInfoNCELoss',
     'ForegroundMSELoss',
     'ChamferLoss',
     'EikonalLoss',
