@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,8 +22,15 @@ from mmssl.utils.atomic_io import atomic_write_bytes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def log(msg: str) -> None:
-    print(f'[label-efficiency {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+    """Print one progress line (whole: steps log from several threads at once)."""
+    line = f'[label-efficiency {time.strftime("%H:%M:%S")}] {msg}\n'
+    with _LOG_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def run_logged(cmd: list[str], log_file: Path, threads: int | None = None) -> None:
