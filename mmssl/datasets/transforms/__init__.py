@@ -12,8 +12,10 @@ from .loading import (
 )
 from .map_targets import LoadBEVMapSegmentation
 from .masking import BEVGuidedMask, ImagePatchMask, LidarVoxelMask
+from .source_norm import AddSourceInfo, PerSourceNormalizePoints
 from .superpixel_loading import LoadSuperpixels
 from .targets import BEVDepthHeightTarget, DepthMapTarget, OccupancyTarget, PointToPixelTarget
+from .temporal import LoadTemporalFrame, TemporalSegments
 
 __all__ = [
     'apply_img_aug',
@@ -29,6 +31,8 @@ __all__ = [
     'LoadSSLPointsFromFile',
     'LoadSSLPointsFromMultiSweeps',
     'LoadSuperpixels',
+    'AddSourceInfo',
+    'PerSourceNormalizePoints',
     'SSLPointsRangeFilter',
     'BEVGuidedMask',
     'ImagePatchMask',
@@ -37,4 +41,6 @@ __all__ = [
     'DepthMapTarget',
     'OccupancyTarget',
     'PointToPixelTarget',
+    'LoadTemporalFrame',
+    'TemporalSegments',
 ]

@@ -13,7 +13,15 @@ from mmengine.structures import BaseDataElement, PixelData
 from mmssl.registry import TRANSFORMS
 
 #: Meta keys of the data contract added to MMDet3D's defaults.
-SSL_META_KEYS = ('img_aug_matrix', 'lidar_aug_matrix', 'token', 'cam_names', 'ori_lidar2img', 'ori_img_shape')
+SSL_META_KEYS = (
+    'img_aug_matrix',
+    'lidar_aug_matrix',
+    'token',
+    'cam_names',
+    'ori_lidar2img',
+    'ori_img_shape',
+    'temporal_offset',
+)
 
 #: Label key packed here rather than by ``Pack3DDetInputs`` (which refuses unknown keys): the
 #: ``(K, Y, X)`` bool BEV masks of ``LoadBEVMapSegmentation``, packed as ``gt_bev_seg.masks``.
@@ -36,6 +44,9 @@ SSL_TARGET_KEYS = (
     'bev_nonempty',
     'ori_img',
     'superpixels',
+    'point_segments',
+    'temporal_points',
+    'temporal_point_segments',
 )
 
 
