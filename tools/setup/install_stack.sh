@@ -29,9 +29,9 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
     step "mmcv 2.1.0 from the sdist with CPU ops (about 7 minutes on 2 cores the first time; pip caches the wheel)"
     MMCV_WITH_OPS=1 MAX_JOBS=2 $PIP install -q --no-build-isolation mmcv==2.1.0
 fi
-step "mmdet / mmdet3d / spconv / devkit / teachers / peft (LoRA fine-tuning) / dev tools"
+step "mmdet / mmdet3d / spconv / devkit / teachers / peft (LoRA fine-tuning) / SAM superpixels / dev tools"
 $PIP install -q mmdet==3.3.0 mmdet3d==1.4.0 spconv==2.3.8 cumm==0.7.11 \
-    nuscenes-devkit==1.2.0 timm==1.0.31 peft==0.21.2 open_clip_torch==3.3.0 \
+    nuscenes-devkit==1.2.0 timm==1.0.31 peft==0.21.2 open_clip_torch==3.3.0 segment-anything==1.0 \
     tensorboard matplotlib pytest pytest-timeout ruff "numpy==1.26.4"
 step "openmim 0.3.9 without opendatalab (it pulls openxlab, which downgrades setuptools to 60; mim never imports it)"
 $PIP install -q --no-deps openmim==0.3.9
