@@ -3,6 +3,14 @@
 Example:
     python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes
     python tools/create_synthetic_nuscenes.py --out data/synth-200 --scenes 200 --val-ratio 0.2
+    python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes-64beam --lidar-rig hdl64e
+    python tools/create_synthetic_nuscenes.py --out data/synth-64b --lidar-beams 64 \
+        --lidar-vfov -24.8 2.0 --intensity-scale 0.5
+
+The LiDAR rig (``--lidar-rig``: ``hdl32e``, nuScenes' HDL-32E, the default; ``hdl64e``, KITTI's
+HDL-64E with intensities in [0, 1]) can be changed beam by beam with ``--lidar-beams``,
+``--lidar-vfov DOWN UP`` (degrees) and ``--intensity-scale``; the rig is recorded under
+``settings.lidar`` of ``synthetic_world.json`` and ``WORLD_COMPLETE.json``.
 
 Writes the nuScenes v1.0 tables, samples/, sweeps/, maps/ and the LiDAR semantic labels
 lidarseg/ (nuScenes-lidarseg format; ``--no-lidarseg`` leaves them out) under ``--out`` (see
@@ -22,7 +30,7 @@ import json
 import time
 from pathlib import Path
 
-from mmssl.datasets.synthetic import create_infos, generate_world
+from mmssl.datasets.synthetic import LIDAR_PRESETS, create_infos, generate_world, lidar_spec
 from mmssl.datasets.synthetic.publish import publish_world, rebase_info_files, staging_dir
 
 
@@ -51,6 +59,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         '--sweeps-per-sample', type=int, default=2, help='LiDAR sweeps (20 Hz) before each keyframe'
     )
     parser.add_argument('--lidar-azimuth-steps', type=int, default=540, help='LiDAR firings per revolution')
+    parser.add_argument(
+        '--lidar-rig', choices=sorted(LIDAR_PRESETS), default='hdl32e', help='LiDAR preset (default: hdl32e)'
+    )
+    parser.add_argument('--lidar-beams', type=int, default=None, help="beam count (default: the rig's)")
+    parser.add_argument(
+        '--lidar-vfov',
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=('DOWN', 'UP'),
+        help="lowest and highest beam elevation in degrees, e.g. -24.8 2.0 (default: the rig's)",
+    )
+    parser.add_argument(
+        '--intensity-scale',
+        type=float,
+        default=None,
+        help="factor on the 0-255 intensity, e.g. 0.5 or 0.00392 (default: the rig's)",
+    )
     parser.add_argument('--objects-per-scene', type=int, default=40)
     parser.add_argument(
         '--save-depth', action='store_true', help='also write per-camera depth maps under depth/ (debugging)'
@@ -70,6 +96,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def lidar_rig(args: argparse.Namespace):
+    """The preset name when no field is overridden (recorded as such), else the edited spec."""
+    if args.lidar_beams is None and args.lidar_vfov is None and args.intensity_scale is None:
+        return args.lidar_rig
+    return lidar_spec(
+        args.lidar_rig,
+        num_beams=args.lidar_beams,
+        elevation=tuple(args.lidar_vfov) if args.lidar_vfov is not None else None,
+        intensity_scale=args.intensity_scale,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     start = time.time()
@@ -84,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         val_ratio=args.val_ratio,
         sweeps_per_sample=args.sweeps_per_sample,
         lidar_azimuth_steps=args.lidar_azimuth_steps,
+        lidar=lidar_rig(args),
         objects_per_scene=args.objects_per_scene,
         save_depth=args.save_depth,
         lidarseg=not args.no_lidarseg,

@@ -17,6 +17,7 @@ from .lidarseg import (
     read_nuscenes_lidarseg,
     read_semantickitti_label,
 )
+from .multi_source import MultiSourceDataset, SourceInterleavedSampler, default_source_names
 from .nuscenes_seg_dataset import NuScenesSegDataset
 from .nuscenes_ssl_dataset import NuScenesSSLDataset
 from .ssl_dataset import SSLDatasetMixin
@@ -26,6 +27,9 @@ __all__ = [
     'BadSampleError',
     'describe_sample',
     'KittiSSLDataset',
+    'MultiSourceDataset',
+    'SourceInterleavedSampler',
+    'default_source_names',
     'NuScenesSegDataset',
     'NuScenesSSLDataset',
     'SSLDatasetMixin',

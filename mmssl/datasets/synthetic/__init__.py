@@ -8,7 +8,7 @@ own converter.
 from .infos import create_infos
 from .raycast import GROUND, MISS, BoxSet, RayHits, cast_rays
 from .scene import CLASS_SPECS, DETECTION_CLASSES
-from .sensors import CAMERA_NAMES, LidarSpec
+from .sensors import CAMERA_NAMES, LIDAR_PRESETS, LidarSpec, lidar_spec
 from .world import generate_world, select_scene_names
 
 __all__ = [
@@ -24,4 +24,6 @@ __all__ = [
     'DETECTION_CLASSES',
     'CAMERA_NAMES',
     'LidarSpec',
+    'LIDAR_PRESETS',
+    'lidar_spec',
 ]

@@ -284,9 +284,10 @@ def capture_scene(
             valid = hits.obj != MISS
             folder = 'samples' if j == 0 else 'sweeps'
             filename = f'{folder}/LIDAR_TOP/{logfile}__LIDAR_TOP__{start_us + ts}.pcd.bin'
-            _write_lidar(
-                w.root / filename, points[valid], lidar_intensity(hits, dirs, layout)[valid], ring[valid]
-            )
+            intensity = lidar_intensity(hits, dirs, layout)[valid]
+            if cfg.lidar.intensity_scale != 1.0:  # the default rig writes the 0-255 values as they are
+                intensity = intensity * cfg.lidar.intensity_scale
+            _write_lidar(w.root / filename, points[valid], intensity, ring[valid])
             record = w.add_sample_data(
                 'LIDAR_TOP', sample_tokens[k], start_us + ts, j == 0, ego2global, filename, (0, 0)
             )

@@ -1,20 +1,31 @@
-"""Sensor rig of the synthetic world: a 32-beam spinning LiDAR and 6 pinhole cameras.
+"""Sensor rig of the synthetic world: a spinning LiDAR (32-beam by default) and 6 pinhole cameras.
 
 Placement follows the nuScenes car (a Renault Zoe): LIDAR_TOP on the roof with its x axis to the
 right and y axis forward (nuScenes convention, yaw -90 deg relative to the ego frame); cameras with
 the nuScenes channels, mounting positions and viewing directions, x right / y down / z forward.
 Camera intrinsics are the nuScenes ones (1600 x 900) scaled to the rendered image size.
+The LiDAR is a :class:`LidarSpec`; :data:`LIDAR_PRESETS` holds the nuScenes HDL-32E (the default)
+and a KITTI-like HDL-64E (64 beams, +2 / -24.8 deg, intensities scaled to KITTI's [0, 1]).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .raycast import MISS, BoxSet, RayGroups, RayHits, cast_rays
 
-__all__ = ['CAMERA_NAMES', 'LidarSpec', 'SensorRig', 'make_rig', 'render_camera', 'scan_lidar']
+__all__ = [
+    'CAMERA_NAMES',
+    'LIDAR_PRESETS',
+    'LidarSpec',
+    'lidar_spec',
+    'SensorRig',
+    'make_rig',
+    'render_camera',
+    'scan_lidar',
+]
 
 CAMERA_NAMES = (
     'CAM_FRONT',
@@ -46,12 +57,36 @@ class LidarSpec:
         elevation: (min, max) beam elevation in degrees; beams are evenly spaced.
         azimuth_steps: firings per revolution (horizontal resolution 360 / azimuth_steps deg).
         max_range: returns farther than this (metres) are dropped.
+        intensity_scale: factor applied to the 8-bit intensity (0-255, rounded) before it is
+            written: 1 keeps the 0-255 range of nuScenes, 1 / 255 gives KITTI's [0, 1].
     """
 
     num_beams: int = 32
     elevation: tuple[float, float] = (-30.67, 10.67)
     azimuth_steps: int = 540
     max_range: float = 80.0
+    intensity_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        low, high = self.elevation
+        if self.num_beams < 1 or self.azimuth_steps < 1:
+            raise ValueError(f'need num_beams >= 1 and azimuth_steps >= 1, got {self}')
+        if not -90.0 <= low <= high <= 90.0 or (self.num_beams > 1 and low == high):
+            raise ValueError(
+                f'elevation must be (down, up) degrees with -90 <= down < up <= 90, got {self.elevation}'
+            )
+        if not self.intensity_scale > 0 or not self.max_range > 0:
+            raise ValueError(f'intensity_scale and max_range must be positive, got {self}')
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings (as recorded in ``synthetic_world.json``)."""
+        return dict(
+            num_beams=self.num_beams,
+            elevation=[float(v) for v in self.elevation],
+            azimuth_steps=self.azimuth_steps,
+            max_range=self.max_range,
+            intensity_scale=self.intensity_scale,
+        )
 
     def beams(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit directions (R, 3) in the LiDAR frame and ring index (R,), azimuth-major order."""
@@ -61,6 +96,41 @@ class LidarSpec:
         dirs = np.stack([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)], axis=-1)
         ring = np.broadcast_to(np.arange(self.num_beams), el.shape)
         return dirs.reshape(-1, 3), ring.reshape(-1).copy()
+
+
+# Beam count, vertical field of view (down, up) in degrees and intensity scale of the two rigs.
+LIDAR_PRESETS: dict[str, LidarSpec] = {
+    'hdl32e': LidarSpec(),  # nuScenes: Velodyne HDL-32E, +10.67 / -30.67 deg, intensity 0-255
+    'hdl64e': LidarSpec(num_beams=64, elevation=(-24.8, 2.0), intensity_scale=1.0 / 255.0),  # KITTI
+}
+
+
+def lidar_spec(
+    preset: str | LidarSpec = 'hdl32e',
+    num_beams: int | None = None,
+    elevation: tuple[float, float] | None = None,
+    intensity_scale: float | None = None,
+    **overrides: float,
+) -> LidarSpec:
+    """A LiDAR model: a preset of :data:`LIDAR_PRESETS` (or a spec) with some fields replaced.
+
+    Args:
+        preset: preset name or a :class:`LidarSpec`.
+        num_beams, elevation, intensity_scale: replace the preset's value where not ``None``.
+        **overrides: other :class:`LidarSpec` fields (``azimuth_steps``, ``max_range``).
+
+    Returns:
+        The spec.
+    """
+    if isinstance(preset, str):
+        if preset not in LIDAR_PRESETS:
+            raise ValueError(f'unknown LiDAR preset {preset!r}; presets: {sorted(LIDAR_PRESETS)}')
+        preset = LIDAR_PRESETS[preset]
+    fields = dict(num_beams=num_beams, elevation=elevation, intensity_scale=intensity_scale, **overrides)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if 'elevation' in fields:
+        fields['elevation'] = tuple(float(v) for v in fields['elevation'])
+    return replace(preset, **fields)
 
 
 def _quat_from_matrix(rot: np.ndarray) -> list[float]:

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from .capture import CaptureConfig, capture_scene
-from .sensors import LidarSpec
+from .sensors import LidarSpec, lidar_spec
 from .tables import WorldTables
 
 __all__ = ['generate_world', 'select_scene_names']
@@ -70,6 +70,7 @@ def generate_world(
     val_ratio: float = 0.2,
     sweeps_per_sample: int = 2,
     lidar_azimuth_steps: int = 540,
+    lidar: str | LidarSpec = 'hdl32e',
     objects_per_scene: int = 40,
     annotation_range: float = 60.0,
     save_depth: bool = False,
@@ -81,7 +82,8 @@ def generate_world(
     """Generate a synthetic nuScenes-format dataset.
 
     Writes ``out_dir/<version>/*.json`` (the 13 nuScenes tables), ``samples/LIDAR_TOP/*.pcd.bin``
-    (float32, 5 values per point: x, y, z, intensity 0-255, ring 0-31, LIDAR_TOP frame),
+    (float32, 5 values per point: x, y, z, intensity (0-255 times the rig's intensity scale),
+    ring 0 .. num_beams - 1, LIDAR_TOP frame),
     ``sweeps/LIDAR_TOP/*.pcd.bin``, ``samples/CAM_*/*.jpg``, ``maps/*.png`` and
     ``synthetic_world.json`` (the generation settings), with ``lidarseg`` the LiDAR semantic
     labels of every keyframe sweep in the nuScenes-lidarseg format
@@ -100,7 +102,12 @@ def generate_world(
         version: 'v1.0-mini' or 'v1.0-trainval'; ``None`` picks mini for up to 10 scenes.
         val_ratio: fraction of val scenes.
         sweeps_per_sample: non-keyframe LiDAR sweeps (20 Hz) before each keyframe.
-        lidar_azimuth_steps: LiDAR firings per revolution (540 = 0.67 deg).
+        lidar_azimuth_steps: LiDAR firings per revolution (540 = 0.67 deg); replaces the
+            ``azimuth_steps`` of ``lidar``.
+        lidar: the LiDAR rig: a preset of :data:`~.sensors.LIDAR_PRESETS` ('hdl32e', the
+            nuScenes HDL-32E and the default, or 'hdl64e', KITTI-like: 64 beams, +2 / -24.8 deg,
+            intensities in [0, 1]) or a :class:`~.sensors.LidarSpec` (beam count, vertical field
+            of view, intensity scale). Recorded under ``settings.lidar`` of the summary.
         objects_per_scene: annotated objects to place per scene (fewer when space runs out).
         annotation_range: objects farther than this from the ego (metres) are not annotated.
         save_depth: also write per-camera depth maps (for tests and debugging).
@@ -129,13 +136,14 @@ def generate_world(
             'need samples_per_scene >= 1 and sweeps_per_sample >= 0, got '
             f'{samples_per_scene} and {sweeps_per_sample}'
         )
+    rig = lidar_spec(lidar, azimuth_steps=lidar_azimuth_steps)
     cfg = CaptureConfig(
         root=str(root),
         seed=seed,
         samples_per_scene=samples_per_scene,
         img_size=(int(height), int(width)),
         sweeps_per_sample=sweeps_per_sample,
-        lidar=LidarSpec(azimuth_steps=lidar_azimuth_steps),
+        lidar=rig,
         objects_per_scene=objects_per_scene,
         annotation_range=annotation_range,
         save_depth=save_depth,
@@ -185,6 +193,7 @@ def generate_world(
             samples_per_scene=samples_per_scene,
             sweeps_per_sample=sweeps_per_sample,
             lidar_azimuth_steps=lidar_azimuth_steps,
+            lidar=dict(preset=lidar if isinstance(lidar, str) else None, **rig.to_dict()),
             objects_per_scene=objects_per_scene,
             annotation_range=annotation_range,
             val_ratio=val_ratio,
