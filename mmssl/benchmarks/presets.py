@@ -323,6 +323,10 @@ _TINY_MODELS = {
             'ppkt': 'configs/ppkt/ppkt_minkunet_tiny.py',
             'slidr': 'configs/slidr/slidr_minkunet_tiny.py',
             'scalr': 'configs/scalr/scalr_minkunet_tiny.py',
+            # LargeAD (k-means stand-in superpixels) and its three ablations (configs/largead/README.md)
+            'largead': 'configs/largead/largead_minkunet_tiny.py',
+            'largead_slic': 'configs/largead/largead_minkunet_tiny_slic.py',
+            'largead_notmp': 'configs/largead/largead_minkunet_tiny_notmp.py',
         },
         strategies=MINKUNET_STRATEGIES,
         bev_probe=False,

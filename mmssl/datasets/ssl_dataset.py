@@ -87,6 +87,19 @@ class SSLDatasetMixin:
             kwargs['filter_empty_gt'] = False
             check_label_free_pipeline(kwargs.get('pipeline', []))
         super().__init__(*args, **kwargs)
+        self._bind_transforms()
+
+    def _bind_transforms(self) -> None:
+        """Give each transform with a ``bind_dataset(dataset)`` method this dataset.
+
+        For transforms that read the dataset's own files (``LoadTemporalFrame`` pairs samples
+        of this dataset's info file), so a config's ``ann_file`` / ``data_root`` override
+        reaches them without being repeated in the pipeline.
+        """
+        for transform in getattr(self.pipeline, 'transforms', []):
+            bind = getattr(type(transform), 'bind_dataset', None)
+            if callable(bind):
+                transform.bind_dataset(self)
 
     # ---------------------------------------------------------------------------------------
     def _skip(self, err: BadSampleError, stage: str) -> None:

@@ -249,3 +249,47 @@ def test_packed_targets_and_bad_input(synthetic_world, tmp_path):
         pipeline_results(
             synthetic_world, [temporal_pipeline(synthetic_world, False)[0], dict(type='TemporalSegments')]
         )
+
+
+def test_the_dataset_binds_its_own_info_file(synthetic_world, monkeypatch):
+    """``LoadTemporalFrame()`` without paths takes the dataset's (relative data_root included)."""
+    root = Path(synthetic_world['root'])
+    monkeypatch.chdir(root.parent)
+    steps = [
+        dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),
+        dict(type='LoadTemporalFrame'),
+    ]
+    ds = DATASETS.build(
+        dict(
+            type='NuScenesSSLDataset',
+            data_root=f'{root.name}/',
+            ann_file=Path(synthetic_world['val_info']).name,
+            data_prefix=PREFIX,
+            pipeline=steps,
+            modality=dict(use_lidar=True, use_camera=False),
+            with_label=False,
+        )
+    )
+    index = ds.pipeline.transforms[1].index
+    assert Path(index.ann_file) == Path(synthetic_world['val_info']).resolve()
+    results = ds[1]
+    assert results['temporal_offset'] in (1, -1) and results['temporal_token'] in index.infos
+    assert results['temporal_token'] != results['token']
+
+
+def test_the_partner_frame_is_normalised_with_the_sample_s_source(synthetic_world):
+    stats = {'world': {'columns': [3], 'mean': [100.0], 'std': [50.0]}}
+    steps = temporal_pipeline(synthetic_world, aug=False)[:2]
+    raw = pipeline_results(synthetic_world, steps)
+    normed = pipeline_results(
+        synthetic_world,
+        steps
+        + [
+            dict(type='AddSourceInfo', index=0, name='world'),
+            dict(type='PerSourceNormalizePoints', stats=stats, columns=[3]),
+        ],
+    )
+    for key in ('points', 'temporal_points'):
+        before, after = (np.asarray(getattr(r[key], 'tensor', r[key])) for r in (raw, normed))
+        np.testing.assert_allclose(after[:, 3], (before[:, 3] - 100.0) / 50.0, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(after[:, :3], before[:, :3])

@@ -144,6 +144,8 @@ class PerSourceNormalizePoints(BaseTransform):
             each source's statistics. xyz (columns 0-2) can be listed but are not by default:
             the voxel grid, range filter and camera projections need metric coordinates.
         eps: floor of the standard deviation (a constant feature maps to 0).
+        keys: the results keys normalised (``'temporal_points'``, LargeAD's partner frame of
+            ``LoadTemporalFrame``, is normalised with the sample's statistics where present).
 
     ``results['points']``: ``(N, C)`` ``BasePoints`` or array; the listed columns are replaced in
     place by ``(x - mean) / std`` (float32). ``results['source_name']`` selects the statistics.
@@ -155,7 +157,9 @@ class PerSourceNormalizePoints(BaseTransform):
         stats_file: str | None = None,
         columns: Sequence[int] | None = (3,),
         eps: float = 1e-6,
+        keys: Sequence[str] = ('points', 'temporal_points'),
     ) -> None:
+        self.keys = tuple(keys)
         if (stats is None) == (stats_file is None):
             raise ValueError('give exactly one of stats (inline) and stats_file')
         self.origin = stats_file or 'inline stats'
@@ -191,14 +195,17 @@ class PerSourceNormalizePoints(BaseTransform):
                 f'{sorted(self.stats)}); rerun tools/compute_source_stats.py on the config'
             )
         cols, mean, std = self._select[name]
-        points = results['points']
-        tensor = points.tensor if isinstance(points, BasePoints) else torch.from_numpy(points)
-        if max(cols) >= tensor.shape[1]:
-            raise ValueError(
-                f'source {name!r}: points have {tensor.shape[1]} columns, cannot normalise column {max(cols)}'
-            )
-        values = tensor[:, cols].double()
-        tensor[:, cols] = ((values - mean) / std).to(tensor.dtype)
+        for key in self.keys:
+            if key not in results:
+                continue
+            points = results[key]
+            tensor = points.tensor if isinstance(points, BasePoints) else torch.from_numpy(points)
+            if max(cols) >= tensor.shape[1]:
+                raise ValueError(
+                    f'source {name!r}: {key} has {tensor.shape[1]} columns, not column {max(cols)}'
+                )
+            values = tensor[:, cols].double()
+            tensor[:, cols] = ((values - mean) / std).to(tensor.dtype)
         return results
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ A LargeAD pipeline (configs/largead/)::
 
 from __future__ import annotations
 
+import os.path as osp
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -68,10 +69,12 @@ class LoadTemporalFrame(BaseTransform):
     """Load the partner keyframe of a sample, in the sample's LiDAR frame (module docstring).
 
     Args:
-        ann_file: the dataset's info file (the partners are taken from it, so a label-fraction
-            subset or a split never pairs across its boundary).
-        data_root: the dataset's root (holds ``<version>/sample.json``).
-        data_prefix: the dataset's ``pts``/``sweeps`` prefixes (``None``: nuScenes' defaults).
+        ann_file: the info file the partners are taken from (so a label-fraction subset or a
+            split never pairs across its boundary); ``None`` (default): the dataset's own, with
+            its ``data_root`` and ``data_prefix`` (an mmssl dataset binds them on
+            construction, :meth:`bind_dataset`).
+        data_root: the root holding ``<version>/sample.json`` (``None``: the dataset's).
+        data_prefix: ``pts``/``sweeps`` prefixes (``None``: the dataset's, else nuScenes').
         sample_table: path of ``sample.json`` (``None``: found under ``data_root``).
         n: keyframes between the frames (LargeAD: 1).
         single_frame: ``'self'`` (a scene with one keyframe pairs with itself) or ``'raise'``.
@@ -86,7 +89,7 @@ class LoadTemporalFrame(BaseTransform):
 
     def __init__(
         self,
-        ann_file: str,
+        ann_file: str | None = None,
         data_root: str | None = None,
         data_prefix: Mapping[str, str] | None = None,
         sample_table: str | None = None,
@@ -108,9 +111,26 @@ class LoadTemporalFrame(BaseTransform):
         self.time_lag_dim = time_lag_dim
         self.loader = LoadSSLPointsFromFile(coord_type='LIDAR', load_dim=load_dim, use_dim=use_dim)
 
+    def bind_dataset(self, dataset) -> None:
+        """Take the dataset's ``ann_file``, ``data_root`` and ``data_prefix`` where not set."""
+        # MMEngine has joined the dataset's ann_file and prefixes to its data_root already
+        if self.index_args['ann_file'] is None:
+            self.index_args['ann_file'] = osp.abspath(str(dataset.ann_file))
+            if self.index_args['data_root'] is None and getattr(dataset, 'data_root', None):
+                self.index_args['data_root'] = osp.abspath(str(dataset.data_root))
+            if self.index_args['data_prefix'] is None and getattr(dataset, 'data_prefix', None):
+                prefix = {k: v for k, v in dataset.data_prefix.items() if k in ('pts', 'sweeps')}
+                self.index_args['data_prefix'] = {k: osp.abspath(str(v)) for k, v in prefix.items()}
+            self._index = None
+
     @property
     def index(self) -> TemporalPairIndex:
         """The pair index, read on first use (once per DataLoader worker)."""
+        if self.index_args['ann_file'] is None:
+            raise ValueError(
+                'LoadTemporalFrame has no ann_file: give it one, or use it in an mmssl dataset '
+                '(which binds its own info file)'
+            )
         if self._index is None:
             self._index = TemporalPairIndex(**self.index_args)
         return self._index

@@ -103,3 +103,76 @@ def test_switching_terms_off(model):
     assert 'loss_tmp' not in out and torch.isfinite(out['loss_p2s'])
     source = model.source_index([Det3DDataSample(metainfo=dict(source_index=1)), s], 'cpu')
     assert source.tolist() == [1, 0]
+
+
+SLIC_FAST = dict(type='SLICSuperpixels', downscale=8)
+NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']
+
+
+def tiny_largead_cfg(weights: Path, superpixels: Path, sample_table: Path | None = None) -> Config:
+    """configs/largead/largead_minkunet_tiny.py with the tiny live teacher and fast SLIC maps."""
+    cfg = Config.fromfile(str(REPO / 'configs/largead/largead_minkunet_tiny.py'))
+    teacher = cfg.model.target_generator.features.teacher
+    teacher.update(checkpoint=str(weights), input_size=[28, 42], arch_kwargs=TINY_VIT)
+    cfg.model.target_generator.features.cache_root = None
+    cfg.model.image_head.in_channels = TINY_VIT['embed_dim']
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'LoadSSLMultiViewImages':
+            t['keep_ori_img'] = True
+        if t['type'] == 'LoadSuperpixels':
+            t['cache_root'], t['source'] = str(superpixels), SLIC_FAST  # replaces the k-means dict
+        if t['type'] == 'LoadTemporalFrame' and sample_table is not None:
+            t['sample_table'] = str(sample_table)
+    cfg.train_dataloader.dataset.camera_names = NUS_CAMS
+    return cfg
+
+
+@pytest.mark.parametrize('data', ['real_keyframe', 'synthetic_pair'])
+def test_one_step_of_the_tiny_config_gives_finite_losses(data, nuscenes_demo_dir, synthetic_world, tmp_path):
+    """The whole pipeline (pair, segments, superpixels) and one step: every term finite, with gradients.
+
+    The real keyframe has no scene neighbour in ``../shared/data`` (a one-sample table: it pairs
+    with itself, offset 0); the synthetic world's first keyframe pairs with the next one.
+    """
+    import json
+
+    import numpy as np
+
+    from mmssl.datasets.superpixels import build_superpixel_cache
+    from mmssl.testing.synthetic_batch import check_loss_and_gradients, dataset_batch
+
+    if data == 'real_keyframe':
+        world = dict(
+            root=nuscenes_demo_dir, train_info=nuscenes_demo_dir / 'n015-2018-07-24-11-22-45+0800.pkl'
+        )
+        token = 'ca9a282c9e77460f8360f564131a8af5'
+        table = tmp_path / 'sample.json'
+        table.write_text(json.dumps([dict(token=token, scene_token='scene', prev='', next='')]))
+        prefix = dict(img_prefix='')
+    else:
+        world, table, prefix = synthetic_world, None, {}
+    cache = tmp_path / 'superpixels'
+    stats = build_superpixel_cache(
+        world['train_info'], world['root'], cache, source=SLIC_FAST, log=None, max_samples=1, **prefix
+    )
+    assert stats['computed'] == 6
+    weights = write_tiny_dinov2(tmp_path / 'tiny.pth')
+    cfg = tiny_largead_cfg(weights, cache, table)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    batch = dataset_batch(cfg, world, indices=(0,), flat=data == 'real_keyframe')
+    offset = batch['data_samples'][0].metainfo['temporal_offset']
+    assert offset == (0 if data == 'real_keyframe' else 1)
+    losses = check_loss_and_gradients(model, batch)
+    for key in ('loss_vfm', 'loss_tmp', 'loss_p2s', 'loss_cdp'):
+        assert torch.isfinite(losses[key]), key
+    assert float(losses['loss_tmp']) > 0 and float(losses['loss_p2s']) > 0
+    assert float(losses['loss_cdp']) == 0  # one source in the batch
+    assert losses['segments_per_sample'] >= 5 and 0.05 < losses['segmented_point_share'] < 0.95
+    assert 0.5 < losses['temporal_match_share'] <= 1.0
+    if offset == 0:  # a frame paired with itself: every segmented point finds its segment
+        assert float(losses['temporal_match_share']) == 1.0
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
