@@ -1,6 +1,7 @@
 """Pre-training never sees labels: the checker, the dataset guard and every pre-training config."""
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,14 @@ def keyframe_superpixels(nuscenes_demo_dir, tmp_path_factory):
     return root
 
 
-def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_dir, keyframe_superpixels):
+def test_every_pretraining_config_is_label_free(
+    nuscenes_demo_dir, kitti_demo_dir, keyframe_superpixels, tmp_path
+):
+    # the real keyframe has no scene neighbour: a one-sample table pairs it with itself (LargeAD)
+    table = tmp_path / 'sample.json'
+    table.write_text(
+        json.dumps([dict(token='ca9a282c9e77460f8360f564131a8af5', scene_token='scene', prev='', next='')])
+    )
     configs = _pretrain_configs()
     names = {p.name for p, *_ in configs}
     assert {'nus_pretrain.py', 'kitti_pretrain.py', 'synthetic_nus_pretrain.py'} <= names
@@ -128,6 +136,8 @@ def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_di
         for t in ds_cfg['pipeline']:
             if t['type'] == 'LoadSuperpixels':
                 t.update(cache_root=str(keyframe_superpixels), source=FAST_SUPERPIXELS)
+            if t['type'] == 'LoadTemporalFrame':
+                t.update(sample_table=str(table))
         dataset = DATASETS.build(ds_cfg)
         info = dataset.get_data_info(0)
         assert not {'ann_info', 'instances', 'cam_instances', 'eval_ann_info'} & set(info), path
@@ -138,3 +148,19 @@ def test_every_pretraining_config_is_label_free(nuscenes_demo_dir, kitti_demo_di
         # masking to the model's masker: AD-L-JEPA, Occupancy-MAE, BEV-MAE)
         draws = any('Mask' in str(t['type']) or 'Target' in str(t['type']) for t in ds_cfg['pipeline'])
         assert 'ssl_targets' in sample and (len(sample.ssl_targets.keys()) > 0 or not draws), path.name
+
+
+def test_every_multi_source_config_is_label_free():
+    """MultiSourceDataset configs (LargeAD's two sources): every source label-free, every pipeline clean."""
+    found = 0
+    for path in sorted((REPO / 'configs').rglob('*.py')):
+        loader = Config.fromfile(str(path)).get('train_dataloader') or {}
+        ds = loader.get('dataset') or {}
+        if ds.get('type') != 'MultiSourceDataset':
+            continue
+        found += 1
+        check_label_free_pipeline(ds['pipeline'])
+        for source in ds['sources']:
+            assert source.get('with_label', True) is False, f'{path.name}: a source reads labels'
+            check_label_free_pipeline(source.get('pipeline', []))
+    assert found >= 2  # the multi-source base and configs/largead/largead_minkunet_tiny_2src.py
