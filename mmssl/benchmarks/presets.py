@@ -311,6 +311,7 @@ _TINY_MODELS = {
             'ppkt': 'configs/ppkt/ppkt_centerpoint_tiny.py',
             'slidr': 'configs/slidr/slidr_centerpoint_tiny.py',
             'scalr': 'configs/scalr/scalr_centerpoint_tiny.py',
+            'largead': 'configs/largead/largead_centerpoint_tiny.py',
         },
     ),
     # LiDAR semantic segmentation (16 lidarseg classes, SegMetric mIoU): `--model minkunet_lidarseg

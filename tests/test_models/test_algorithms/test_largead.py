@@ -109,9 +109,11 @@ SLIC_FAST = dict(type='SLICSuperpixels', downscale=8)
 NUS_CAMS = ['CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK', 'CAM_BACK_LEFT', 'CAM_BACK_RIGHT']
 
 
-def tiny_largead_cfg(weights: Path, superpixels: Path, sample_table: Path | None = None) -> Config:
-    """configs/largead/largead_minkunet_tiny.py with the tiny live teacher and fast SLIC maps."""
-    cfg = Config.fromfile(str(REPO / 'configs/largead/largead_minkunet_tiny.py'))
+def tiny_largead_cfg(
+    weights: Path, superpixels: Path, sample_table: Path | None = None, student: str = 'minkunet'
+) -> Config:
+    """configs/largead/largead_<student>_tiny.py with the tiny live teacher and fast SLIC maps."""
+    cfg = Config.fromfile(str(REPO / f'configs/largead/largead_{student}_tiny.py'))
     teacher = cfg.model.target_generator.features.teacher
     teacher.update(checkpoint=str(weights), input_size=[28, 42], arch_kwargs=TINY_VIT)
     cfg.model.target_generator.features.cache_root = None
@@ -175,4 +177,34 @@ def test_one_step_of_the_tiny_config_gives_finite_losses(data, nuscenes_demo_dir
     if offset == 0:  # a frame paired with itself: every segmented point finds its segment
         assert float(losses['temporal_match_share']) == 1.0
     grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_the_centerpoint_student_steps_on_a_synthetic_pair(synthetic_world, tmp_path):
+    """largead_centerpoint_tiny.py: sweeps, range filter and shuffle before the segments; the partner
+    keyframe carries time lag 0; every term finite, encoder gradients."""
+    from mmssl.datasets.superpixels import build_superpixel_cache
+    from mmssl.testing.synthetic_batch import check_loss_and_gradients, dataset_batch
+
+    cache = tmp_path / 'superpixels'
+    build_superpixel_cache(
+        synthetic_world['train_info'],
+        synthetic_world['root'],
+        cache,
+        source=SLIC_FAST,
+        log=None,
+        max_samples=1,
+    )
+    cfg = tiny_largead_cfg(write_tiny_dinov2(tmp_path / 'tiny.pth'), cache, student='centerpoint')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    batch = dataset_batch(cfg, synthetic_world, indices=(0,))
+    targets = batch['data_samples'][0].ssl_targets
+    assert targets.temporal_points.shape[1] == 5 and bool((targets.temporal_points[:, 4] == 0).all())
+    assert len(targets.point_segments) == len(batch['inputs']['points'][0])
+    losses = check_loss_and_gradients(model, batch)
+    for key in ('loss_vfm', 'loss_tmp', 'loss_p2s'):
+        assert torch.isfinite(losses[key]) and float(losses[key]) > 0, key
+    grads = [p.grad for p in model.pts_middle_encoder.parameters() if p.requires_grad]
     assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
