@@ -15,7 +15,11 @@ So ``lidar2img = P(img_aug_matrix) @ lidar2img_orig @ inv(lidar_aug_matrix)`` at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from ..errors import BadSampleError
 
 
 def apply_lidar_aug(results: dict, matrix: np.ndarray) -> None:
@@ -48,3 +52,21 @@ def apply_img_aug(results: dict, cam_idx: int, img_aug: np.ndarray) -> None:
     for key in ('cam2img', 'lidar2img'):
         if key in results:
             results[key][cam_idx] = proj @ results[key][cam_idx]
+
+
+def lidar2global(info: Mapping, sample: str) -> np.ndarray:
+    """``(4, 4)`` float64 ``ego2global @ lidar2ego`` of an info record (MMDet3D v1.1 keys)."""
+    try:
+        ego2global = np.asarray(info['ego2global'], dtype=np.float64)
+        lidar2ego = np.asarray(info['lidar_points']['lidar2ego'], dtype=np.float64)
+    except KeyError as err:
+        raise BadSampleError(
+            sample, f'info key {err}', 'needed to place the frame in global coordinates'
+        ) from err
+    if ego2global.shape != (4, 4) or lidar2ego.shape != (4, 4):
+        raise BadSampleError(
+            sample,
+            'ego2global / lidar_points.lidar2ego',
+            f'expected 4x4, got {ego2global.shape} {lidar2ego.shape}',
+        )
+    return ego2global @ lidar2ego

@@ -19,6 +19,9 @@ from mmcv.transforms import BaseTransform
 
 from mmssl.registry import TRANSFORMS
 
+from ..errors import describe_sample
+from .calibration import lidar2global
+
 __all__ = ['LoadBEVMapSegmentation', 'bev_cell_centres', 'points_in_boxes_bev', 'rasterize_road_layers']
 
 
@@ -212,10 +215,8 @@ class LoadBEVMapSegmentation(BaseTransform):
         if self.map_names:
             frames = self._road_frames(results)
             origin, yaw = frames.frame_of(token)
-            lidar2global = np.asarray(results['ego2global'], dtype=np.float64) @ np.asarray(
-                results['lidar_points']['lidar2ego'], dtype=np.float64
-            )
-            glob = orig @ lidar2global[:2, :2].T + lidar2global[:2, 3]  # cells at LiDAR z = 0
+            to_global = lidar2global(results, describe_sample(results))
+            glob = orig @ to_global[:2, :2].T + to_global[:2, 3]  # cells at LiDAR z = 0
             rel = glob - origin
             road_y = -np.sin(yaw) * rel[..., 0] + np.cos(yaw) * rel[..., 1]
             layer_masks = rasterize_road_layers(road_y, frames.layers, self.map_names, self.divider_width)

@@ -37,25 +37,8 @@ from mmssl.registry import TRANSFORMS
 from ..errors import BadSampleError, describe_sample
 from ..point_segments import segment_frames
 from ..temporal_pairs import TemporalPairIndex
+from .calibration import lidar2global
 from .loading import LoadSSLPointsFromFile
-
-
-def lidar2global(info: Mapping, sample: str) -> np.ndarray:
-    """``(4, 4)`` float64 ``ego2global @ lidar2ego`` of an info record (MMDet3D v1.1 keys)."""
-    try:
-        ego2global = np.asarray(info['ego2global'], dtype=np.float64)
-        lidar2ego = np.asarray(info['lidar_points']['lidar2ego'], dtype=np.float64)
-    except KeyError as err:
-        raise BadSampleError(
-            sample, f'info key {err}', 'needed to place the frame in global coordinates'
-        ) from err
-    if ego2global.shape != (4, 4) or lidar2ego.shape != (4, 4):
-        raise BadSampleError(
-            sample,
-            'ego2global / lidar_points.lidar2ego',
-            f'expected 4x4, got {ego2global.shape} {lidar2ego.shape}',
-        )
-    return ego2global @ lidar2ego
 
 
 def transform_xyz(matrix: np.ndarray, xyz: np.ndarray) -> np.ndarray:
@@ -108,6 +91,9 @@ class LoadTemporalFrame(BaseTransform):
             single_frame=single_frame,
         )
         self._index: TemporalPairIndex | None = None
+        num_columns = len(use_dim) if isinstance(use_dim, Sequence) else int(use_dim)
+        if time_lag_dim is not None and not 3 <= time_lag_dim < num_columns:
+            raise ValueError(f'time_lag_dim={time_lag_dim} is not a feature column of {num_columns}')
         self.time_lag_dim = time_lag_dim
         self.loader = LoadSSLPointsFromFile(coord_type='LIDAR', load_dim=load_dim, use_dim=use_dim)
 
@@ -149,20 +135,13 @@ class LoadTemporalFrame(BaseTransform):
                 'the sample is not in the info file LoadTemporalFrame pairs',
             )
         pair, partner = self.index.partner_results(token)
-        loaded = self.loader.transform(
-            dict(partner, sample_idx=partner.get('sample_idx'), token=pair.partner)
-        )
-        xyz_partner = loaded['points'].tensor.numpy()
+        # the partner's record (a fresh copy) carries its own token and sample_idx for the messages
+        points = self.loader.transform(partner)['points'].tensor.numpy().copy()  # (M, C) float32
         to_current = np.linalg.inv(lidar2global(results, sample)) @ lidar2global(
             partner, f'token={pair.partner}'
         )
-        points = xyz_partner.astype(np.float32).copy()
-        points[:, :3] = transform_xyz(to_current, xyz_partner[:, :3])
+        points[:, :3] = transform_xyz(to_current, points[:, :3])
         if self.time_lag_dim is not None:
-            if not 3 <= self.time_lag_dim < points.shape[1]:
-                raise ValueError(
-                    f'time_lag_dim={self.time_lag_dim} is not a feature column of {points.shape[1]}'
-                )
             points[:, self.time_lag_dim] = 0.0
         results['temporal_points'] = points
         results['temporal_offset'] = pair.offset
