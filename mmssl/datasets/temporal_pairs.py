@@ -19,10 +19,10 @@ nuScenes table ``<data_root>/<version>/sample.json`` (``token``, ``scene_token``
 
 The intermediate keyframes of a walk need not be in the info file, only the partner.
 
-A partner's info is the info file's own record (``lidar_points``, ``ego2global``,
-``lidar_sweeps``, ...), with its paths resolved as MMDet3D's ``Det3DDataset.parse_data_info``
-resolves them (:meth:`TemporalPairIndex.partner_results`), so the partner is loaded exactly as
-its own sample would be.
+A partner's info is the dataset's own parsed record (``lidar_points``, ``ego2global``,
+``lidar_sweeps``, ..., paths joined by MMDet3D's ``Det3DDataset.parse_data_info``;
+:meth:`TemporalPairIndex.partner_results`), so the partner is loaded exactly as its own sample
+would be.
 """
 
 from __future__ import annotations
@@ -35,15 +35,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmengine.fileio import load
-
 SINGLE_FRAME_MODES = ('self', 'raise')
 
-#: Keys of an info-file record kept for a partner (images and annotations are dropped).
-PARTNER_INFO_KEYS = ('token', 'sample_idx', 'timestamp', 'ego2global', 'lidar_points', 'lidar_sweeps')
+#: The nuScenes LiDAR folders (:meth:`TemporalPairIndex.from_info_file` without ``data_prefix``).
+NUSCENES_LIDAR_PREFIX = {'pts': 'samples/LIDAR_TOP', 'sweeps': 'sweeps/LIDAR_TOP'}
 
-#: MMDet3D's nuScenes data prefixes (``NuScenesDataset``'s defaults).
-DEFAULT_DATA_PREFIX = {'pts': 'samples/LIDAR_TOP', 'sweeps': 'sweeps/LIDAR_TOP'}
+#: Keys of a parsed record kept for a partner (images and annotations are dropped).
+PARTNER_INFO_KEYS = (
+    'token',
+    'sample_idx',
+    'timestamp',
+    'ego2global',
+    'lidar_points',
+    'lidar_sweeps',
+    'lidar_path',
+    'num_pts_feats',
+)
 
 
 @dataclass(frozen=True)
@@ -176,92 +183,116 @@ def pair_token(
     return TemporalPair(token, token, 0)
 
 
-def resolve_lidar_paths(info: dict, data_root: str | Path, data_prefix: Mapping[str, str]) -> dict:
-    """A copy of an info-file record with its LiDAR paths resolved as MMDet3D resolves them.
-
-    ``lidar_points.lidar_path`` (and ``lidar_path``) ``= data_root / data_prefix['pts'] / path``;
-    each sweep's file name under ``data_prefix['sweeps']`` (``data_prefix['pts']`` when its
-    path names ``samples``), as ``Det3DDataset.parse_data_info`` does; ``num_pts_feats`` is
-    copied up.
-    """
-    out = copy.deepcopy(info)
-
-    def prefix(key: str) -> str:
-        value = str(data_prefix.get(key, ''))
-        return value if osp.isabs(value) else osp.join(str(data_root), value)
-
-    pts = out['lidar_points']
-    pts['lidar_path'] = osp.join(prefix('pts'), pts['lidar_path'])
-    out['lidar_path'] = pts['lidar_path']
-    out['num_pts_feats'] = pts.get('num_pts_feats')
-    for sweep in out.get('lidar_sweeps', []) or []:
-        raw = sweep['lidar_points']['lidar_path']
-        key = 'pts' if 'samples' in raw else 'sweeps'
-        sweep['lidar_points']['lidar_path'] = osp.join(prefix(key), raw.split('/')[-1])
-    return out
+def partner_record(info: Mapping[str, Any]) -> dict:
+    """A copy of the keys of a parsed data info a partner keeps (:data:`PARTNER_INFO_KEYS`)."""
+    return copy.deepcopy({k: info[k] for k in PARTNER_INFO_KEYS if k in info})
 
 
 class TemporalPairIndex:
-    """The pairs of one info file and its partners' infos, from the info file and ``sample.json``.
+    """The pairs of one dataset's samples and their partners' infos.
 
-    Reads both files once, on construction, and keeps only :data:`PARTNER_INFO_KEYS` of each
-    record (a DataLoader worker that builds one holds a few hundred bytes per sample).
+    The partners' infos are the dataset's own parsed records (``Det3DDataset.get_data_info``:
+    paths already joined to the data root and prefixes), so a partner is loaded exactly as its
+    own sample would be; only the keys of :func:`partner_record` are kept (a DataLoader worker
+    that builds one holds a few hundred bytes per sample). Build one with :meth:`from_dataset`
+    or, outside a dataset, :meth:`from_info_file`.
 
     Args:
-        ann_file: the info file (``nuscenes_infos_*.pkl``, MMDet3D v1.1: ``metainfo`` +
-            ``data_list``); relative paths are joined to ``data_root``.
-        data_root: the dataset root; ``None``: the info file's folder.
-        data_prefix: ``pts`` / ``sweeps`` folders as given to the dataset (relative to
-            ``data_root``); ``None``: MMDet3D's nuScenes defaults :data:`DEFAULT_DATA_PREFIX`.
+        records: parsed data infos, each with ``token`` and ``lidar_points``.
+        data_root: the root holding ``<version>/sample.json``.
         sample_table: path of ``sample.json``; ``None``: ``<data_root>/<version>/sample.json``
-            with the info file's ``metainfo.version`` (or the only ``v1.0-*`` table).
+            (or the only ``v1.0-*`` table when ``version`` is ``None``).
+        version: the records' nuScenes version (the info file's ``metainfo.version``).
         n: keyframes between a sample and its partner (LargeAD: 1).
         single_frame: ``'self'`` (pair with itself, offset 0) or ``'raise'``.
-        backend_args: MMEngine file backend arguments for the info file.
+        ann_file: the info file the records come from (for the messages).
 
     Raises:
-        FileNotFoundError: the info file or the table is missing (naming the path).
-        ValueError: ``n < 1``, an unknown ``single_frame``, or an info file without
-            ``data_list`` / records without ``token`` / ``lidar_points``.
+        FileNotFoundError: the table is missing (naming the path).
+        ValueError: ``n < 1``, an unknown ``single_frame``, a record without ``token`` /
+            ``lidar_points``.
     """
 
     def __init__(
         self,
+        records: Sequence[Mapping[str, Any]],
+        data_root: str | Path,
+        sample_table: str | Path | None = None,
+        version: str | None = None,
+        n: int = 1,
+        single_frame: str = 'self',
+        ann_file: str | Path = '?',
+    ) -> None:
+        self._check_arguments(n, single_frame)
+        self.n = int(n)
+        self.single_frame = single_frame
+        self.ann_file = ann_file
+        self.data_root = Path(data_root)
+        self.infos: dict[str, dict] = {}
+        for i, rec in enumerate(records):
+            if 'token' not in rec or 'lidar_points' not in rec:
+                raise ValueError(f'info file {ann_file}: sample {i} has no token / lidar_points')
+            self.infos[str(rec['token'])] = partner_record(rec)
+        self.table_path = (
+            Path(sample_table) if sample_table is not None else find_sample_table(self.data_root, version)
+        )
+        self.table = read_sample_table(self.table_path)
+
+    @classmethod
+    def from_dataset(cls, dataset, **kwargs: Any) -> TemporalPairIndex:
+        """The index of an MMDet3D-style dataset's samples (``get_data_info`` of each index),
+        with its ``data_root``, ``ann_file`` and ``metainfo['version']``; ``kwargs`` as the
+        constructor's (``sample_table``, ``n``, ``single_frame``)."""
+        records = [dataset.get_data_info(i) for i in range(len(dataset))]
+        root = getattr(dataset, 'data_root', None) or osp.dirname(str(dataset.ann_file))
+        version = (getattr(dataset, 'metainfo', None) or {}).get('version')
+        return cls(records, root, version=version, ann_file=dataset.ann_file, **kwargs)
+
+    @classmethod
+    def from_info_file(
+        cls,
         ann_file: str | Path,
         data_root: str | Path | None = None,
         data_prefix: Mapping[str, str] | None = None,
-        sample_table: str | Path | None = None,
-        n: int = 1,
-        single_frame: str = 'self',
-        backend_args: dict | None = None,
-    ) -> None:
-        if int(n) < 1:
-            raise ValueError(f'n must be >= 1 (keyframes between the pair), got {n}')
-        if single_frame not in SINGLE_FRAME_MODES:
-            raise ValueError(f'single_frame must be one of {SINGLE_FRAME_MODES}, got {single_frame!r}')
-        self.n = int(n)
-        self.single_frame = single_frame
+        **kwargs: Any,
+    ) -> TemporalPairIndex:
+        """The index of an info file, parsed by a LiDAR-only, label-free ``NuScenesSSLDataset``.
+
+        Args:
+            ann_file: the info file (MMDet3D v1.1); relative paths are joined to ``data_root``.
+            data_root: the dataset root; ``None``: the info file's folder.
+            data_prefix: ``pts`` / ``sweeps`` folders (relative to ``data_root``); ``None``:
+                :data:`NUSCENES_LIDAR_PREFIX`.
+            **kwargs: the constructor's ``sample_table``, ``n``, ``single_frame``.
+
+        Raises:
+            FileNotFoundError: the info file is missing (naming the path).
+        """
+        from mmssl.registry import DATASETS  # the dataset classes import this module
+
         ann_file = Path(ann_file)
         if data_root is not None and not ann_file.is_absolute() and not ann_file.exists():
             ann_file = Path(data_root) / ann_file
         if not ann_file.is_file():
             raise FileNotFoundError(f'info file {ann_file} does not exist (the temporal pairs read it)')
-        self.ann_file = ann_file
-        self.data_root = Path(data_root) if data_root is not None else ann_file.parent
-        self.data_prefix = dict(DEFAULT_DATA_PREFIX if data_prefix is None else data_prefix)
-        data = load(str(ann_file), backend_args=backend_args)
-        if not isinstance(data, dict) or not isinstance(data.get('data_list'), list):
-            raise ValueError(f'info file {ann_file}: no data_list (expected an MMDet3D v1.1 info file)')
-        self.infos: dict[str, dict] = {}
-        for i, rec in enumerate(data['data_list']):
-            if not isinstance(rec, dict) or 'token' not in rec or 'lidar_points' not in rec:
-                raise ValueError(f'info file {ann_file}: data_list[{i}] has no token / lidar_points')
-            self.infos[str(rec['token'])] = {k: rec[k] for k in PARTNER_INFO_KEYS if k in rec}
-        version = (data.get('metainfo') or {}).get('version')
-        self.table_path = (
-            Path(sample_table) if sample_table is not None else find_sample_table(self.data_root, version)
+        cls._check_arguments(kwargs.get('n', 1), kwargs.get('single_frame', 'self'))
+        cfg = dict(
+            type='NuScenesSSLDataset',
+            ann_file=str(ann_file.resolve()),
+            data_root=str(data_root if data_root is not None else ann_file.parent),
+            pipeline=[],
+            modality=dict(use_lidar=True, use_camera=False),
+            with_label=False,
+            data_prefix=dict(NUSCENES_LIDAR_PREFIX if data_prefix is None else data_prefix),
         )
-        self.table = read_sample_table(self.table_path)
+        return cls.from_dataset(DATASETS.build(cfg), **kwargs)
+
+    @staticmethod
+    def _check_arguments(n: int, single_frame: str) -> None:
+        if int(n) < 1:
+            raise ValueError(f'n must be >= 1 (keyframes between the pair), got {n}')
+        if single_frame not in SINGLE_FRAME_MODES:
+            raise ValueError(f'single_frame must be one of {SINGLE_FRAME_MODES}, got {single_frame!r}')
 
     def __len__(self) -> int:
         return len(self.infos)
@@ -275,6 +306,6 @@ class TemporalPairIndex:
         return {str(t): self.pair(t) for t in (self.infos if tokens is None else tokens)}
 
     def partner_results(self, token: str) -> tuple[TemporalPair, dict]:
-        """The pair of ``token`` and the partner's info with resolved paths, ready for the loaders."""
+        """The pair of ``token`` and a copy of the partner's info, ready for the loaders."""
         pair = self.pair(token)
-        return pair, resolve_lidar_paths(self.infos[pair.partner], self.data_root, self.data_prefix)
+        return pair, copy.deepcopy(self.infos[pair.partner])

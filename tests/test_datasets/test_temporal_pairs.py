@@ -34,7 +34,7 @@ def scene_order(world) -> dict[str, list[str]]:
 
 
 def test_pairs_follow_the_scene_and_stay_in_the_info_file(synthetic_world):
-    index = TemporalPairIndex(
+    index = TemporalPairIndex.from_info_file(
         synthetic_world['train_info'], data_root=synthetic_world['root'], data_prefix=PREFIX
     )
     order = scene_order(synthetic_world)
@@ -50,7 +50,7 @@ def test_pairs_follow_the_scene_and_stay_in_the_info_file(synthetic_world):
     table = index.table
     assert all(table[p.partner]['scene_token'] == table[p.token]['scene_token'] for p in pairs)
     # a partner two keyframes on; the last two look back
-    two = TemporalPairIndex(synthetic_world['train_info'], data_root=synthetic_world['root'], n=2)
+    two = TemporalPairIndex.from_info_file(synthetic_world['train_info'], synthetic_world['root'], n=2)
     assert [two.pair(t).offset for t in tokens] == [2, 2, -2, -2]
     # a subset holding one keyframe of the scene pairs it with itself, or raises
     assert pair_token(tokens[1], table, {tokens[1]}).offset == 0
@@ -75,9 +75,11 @@ def test_sample_table_errors_name_the_file(tmp_path, synthetic_world):
     with pytest.raises(
         FileNotFoundError, match=f'{world_version(synthetic_world)}/sample.json does not exist'
     ):
-        TemporalPairIndex(synthetic_world['train_info'], data_root=tmp_path)  # no table there
+        TemporalPairIndex.from_info_file(synthetic_world['train_info'], data_root=tmp_path)  # no table
     with pytest.raises(ValueError, match='n must be >= 1'):
-        TemporalPairIndex(synthetic_world['train_info'], n=0)
+        TemporalPairIndex.from_info_file(synthetic_world['train_info'], n=0)
+    with pytest.raises(FileNotFoundError, match='missing.pkl does not exist'):
+        TemporalPairIndex.from_info_file(tmp_path / 'missing.pkl')
 
 
 def test_ground_plane_is_recovered_and_blobs_are_clustered():
@@ -271,7 +273,10 @@ def test_the_dataset_binds_its_own_info_file(synthetic_world, monkeypatch):
         )
     )
     index = ds.pipeline.transforms[1].index
-    assert Path(index.ann_file) == Path(synthetic_world['val_info']).resolve()
+    assert Path(index.ann_file).resolve() == Path(synthetic_world['val_info']).resolve()
+    # the partners are the dataset's own parsed records (paths joined by MMDet3D)
+    first = ds.get_data_info(0)
+    assert index.infos[first['token']]['lidar_points'] == first['lidar_points']
     results = ds[1]
     assert results['temporal_offset'] in (1, -1) and results['temporal_token'] in index.infos
     assert results['temporal_token'] != results['token']

@@ -23,7 +23,6 @@ A LargeAD pipeline (configs/largead/)::
 
 from __future__ import annotations
 
-import os.path as osp
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -53,12 +52,12 @@ class LoadTemporalFrame(BaseTransform):
 
     Args:
         ann_file: the info file the partners are taken from (so a label-fraction subset or a
-            split never pairs across its boundary); ``None`` (default): the dataset's own, with
-            its ``data_root`` and ``data_prefix`` (an mmssl dataset binds them on
-            construction, :meth:`bind_dataset`).
-        data_root: the root holding ``<version>/sample.json`` (``None``: the dataset's).
-        data_prefix: ``pts``/``sweeps`` prefixes (``None``: the dataset's, else nuScenes').
-        sample_table: path of ``sample.json`` (``None``: found under ``data_root``).
+            split never pairs across its boundary); ``None`` (default): the samples of the
+            dataset itself, its parsed records (an mmssl dataset binds itself on construction,
+            :meth:`bind_dataset`, so ``ann_file`` / ``data_root`` overrides reach the pairing).
+        data_root: with ``ann_file``: its dataset root (``None``: the info file's folder).
+        data_prefix: with ``ann_file``: ``pts``/``sweeps`` prefixes (``None``: nuScenes').
+        sample_table: path of ``sample.json`` (``None``: ``<data_root>/<version>/sample.json``).
         n: keyframes between the frames (LargeAD: 1).
         single_frame: ``'self'`` (a scene with one keyframe pairs with itself) or ``'raise'``.
         load_dim, use_dim: as the sample's ``LoadSSLPointsFromFile``.
@@ -91,6 +90,7 @@ class LoadTemporalFrame(BaseTransform):
             single_frame=single_frame,
         )
         self._index: TemporalPairIndex | None = None
+        self._dataset = None  # bound by an mmssl dataset (bind_dataset)
         num_columns = len(use_dim) if isinstance(use_dim, Sequence) else int(use_dim)
         if time_lag_dim is not None and not 3 <= time_lag_dim < num_columns:
             raise ValueError(f'time_lag_dim={time_lag_dim} is not a feature column of {num_columns}')
@@ -98,27 +98,31 @@ class LoadTemporalFrame(BaseTransform):
         self.loader = LoadSSLPointsFromFile(coord_type='LIDAR', load_dim=load_dim, use_dim=use_dim)
 
     def bind_dataset(self, dataset) -> None:
-        """Take the dataset's ``ann_file``, ``data_root`` and ``data_prefix`` where not set."""
-        # MMEngine has joined the dataset's ann_file and prefixes to its data_root already
+        """Pair the samples of ``dataset`` (its parsed records) unless ``ann_file`` was given."""
         if self.index_args['ann_file'] is None:
-            self.index_args['ann_file'] = osp.abspath(str(dataset.ann_file))
-            if self.index_args['data_root'] is None and getattr(dataset, 'data_root', None):
-                self.index_args['data_root'] = osp.abspath(str(dataset.data_root))
-            if self.index_args['data_prefix'] is None and getattr(dataset, 'data_prefix', None):
-                prefix = {k: v for k, v in dataset.data_prefix.items() if k in ('pts', 'sweeps')}
-                self.index_args['data_prefix'] = {k: osp.abspath(str(v)) for k, v in prefix.items()}
+            self._dataset = dataset
             self._index = None
 
     @property
     def index(self) -> TemporalPairIndex:
-        """The pair index, read on first use (once per DataLoader worker)."""
-        if self.index_args['ann_file'] is None:
+        """The pair index, built on first use (once per DataLoader worker)."""
+        if self._index is not None:
+            return self._index
+        args = {k: v for k, v in self.index_args.items() if k in ('sample_table', 'n', 'single_frame')}
+        if self.index_args['ann_file'] is not None:
+            self._index = TemporalPairIndex.from_info_file(
+                self.index_args['ann_file'],
+                self.index_args['data_root'],
+                self.index_args['data_prefix'],
+                **args,
+            )
+        elif self._dataset is not None:
+            self._index = TemporalPairIndex.from_dataset(self._dataset, **args)
+        else:
             raise ValueError(
                 'LoadTemporalFrame has no ann_file: give it one, or use it in an mmssl dataset '
-                '(which binds its own info file)'
+                '(which binds itself)'
             )
-        if self._index is None:
-            self._index = TemporalPairIndex(**self.index_args)
         return self._index
 
     def transform(self, results: dict) -> dict:
