@@ -208,7 +208,7 @@ def test_running_moments_and_point_file_moments_match_numpy(tmp_path):
     from mmssl.datasets.transforms.source_norm import RunningMoments, point_file_moments
 
     rng = np.random.default_rng(0)
-    chunks = [(rng.normal(1e4, 0.5, size=(n, 5))).astype(np.float32) for n in (1, 7, 1000, 0, 33)]
+    chunks = [(rng.normal(1e4, 0.5, size=(n, 5))).astype(np.float32) for n in (1, 7, 1000, 33)]
     files = [str(tmp_path / f'{i}.bin') for i in range(len(chunks))]
     for chunk, path in zip(chunks, files):
         chunk.tofile(path)
@@ -218,8 +218,12 @@ def test_running_moments_and_point_file_moments_match_numpy(tmp_path):
     np.testing.assert_allclose(m.mean, allpts[:, [3, 1]].mean(0), rtol=1e-12)
     np.testing.assert_allclose(m.std, allpts[:, [3, 1]].std(0), rtol=1e-9)
     assert RunningMoments(1).std.tolist() == [0.0]
-    with pytest.raises(ValueError, match='not a multiple of load_dim'):
+    # read by the checked loader: a wrong load_dim or an empty file is named
+    with pytest.raises(ValueError, match=r'0\.bin: holds 5 float32 values, not a multiple .* load_dim=3'):
         point_file_moments(files, load_dim=3, columns=[0])
+    (tmp_path / 'empty.bin').write_bytes(b'')
+    with pytest.raises(ValueError, match='empty.bin: holds no points'):
+        point_file_moments([str(tmp_path / 'empty.bin')], load_dim=5, columns=[0])
 
 
 def test_per_source_normalize_points_transform(tmp_path):

@@ -215,7 +215,9 @@ class PerSourceNormalizePoints(BaseTransform):
 def point_file_moments(
     files: Iterable[str], load_dim: int, columns: Sequence[int], use_dim: Sequence[int] | None = None
 ) -> RunningMoments:
-    """Streaming moments of some columns of float32 point files (one file in memory at a time).
+    """Streaming moments of some columns of point files (one file in memory at a time), read by
+    :class:`~mmssl.datasets.transforms.LoadSSLPointsFromFile` (so with its checks: a missing,
+    empty or truncated file, or NaN/inf values, raise ``BadSampleError`` naming the file).
 
     Args:
         files: paths of ``.bin`` files of ``(N, load_dim)`` float32 values.
@@ -227,11 +229,13 @@ def point_file_moments(
     Returns:
         The moments, one column per entry of ``columns``.
     """
-    raw = [int(use_dim[c]) if use_dim is not None else int(c) for c in columns]
-    moments = RunningMoments(len(raw))
+    from .loading import LoadSSLPointsFromFile
+
+    loader = LoadSSLPointsFromFile(
+        coord_type='LIDAR', load_dim=load_dim, use_dim=list(use_dim) if use_dim is not None else load_dim
+    )
+    moments = RunningMoments(len(columns))
     for path in files:
-        points = np.fromfile(path, dtype=np.float32)
-        if points.size % load_dim:
-            raise ValueError(f'{path}: {points.size} float32 values, not a multiple of load_dim={load_dim}')
-        moments.update(points.reshape(-1, load_dim)[:, raw])
+        points = loader.transform(dict(lidar_points=dict(lidar_path=str(path))))['points']
+        moments.update(points.tensor.numpy()[:, list(columns)])
     return moments
