@@ -70,7 +70,7 @@ from .steps import (
     trainable_total,
     write_json,
 )
-from .teacher_prep import prepare_superpixels, prepare_teacher
+from .teacher_prep import prepare_random_weights, prepare_superpixels, prepare_teacher
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
 from .world_checks import check_lidarseg_labels
 
@@ -231,7 +231,12 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         )
 
     def _data_options(self, ann_file: str, evaluation: bool = True) -> list[str]:
-        """Dataset overrides: the training info file, and (``evaluation``) the val/test data."""
+        """Dataset overrides: the training info file, and (``evaluation``) the test data.
+
+        Only ``test_dataloader`` / ``test_evaluator`` (what ``tools/test.py`` reads): the run
+        configs have no validation (``val_dataloader=None``), and a strategy's run is tested
+        with its run config, where ``val_dataloader.*`` options cannot merge into ``None``.
+        """
         root = f'{self.data_root}/'
         options = [
             f'train_dataloader.dataset.data_root={root}',
@@ -239,11 +244,13 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         ]
         if evaluation:
             val = str(self.data_root / self.preset.val_info)
-            for loader in ('val_dataloader.dataset', 'test_dataloader.dataset'):
-                options += [f'{loader}.data_root={root}', f'{loader}.ann_file={val}']
-            cfg = self._config(self.entry.finetune_config)
-            for key in ('val_evaluator', 'test_evaluator'):
-                options += evaluator_data_options(cfg, key, root, val)
+            options += [
+                f'test_dataloader.dataset.data_root={root}',
+                f'test_dataloader.dataset.ann_file={val}',
+            ]
+            options += evaluator_data_options(
+                self._config(self.entry.finetune_config), 'test_evaluator', root, val
+            )
         return options
 
     def pretrain(self, method: str) -> dict:
@@ -300,9 +307,11 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
 
     def prepare_teacher(self, run_config: str, work_dir: Path) -> dict | None:
         """The pre-training's teacher (and SLidR's superpixels) made ready on every training frame
-        (:mod:`.teacher_prep`)."""
+        (:mod:`.teacher_prep`): the random weights first (LargeAD's k-means superpixels read
+        them), then the superpixels, then the teacher's feature cache."""
         data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
         cfg = self._config(run_config)
+        prepare_random_weights(cfg, run_config, work_dir)
         superpixels = prepare_superpixels(
             cfg, work_dir, str(self.data_root / self.preset.train_info), str(self.data_root)
         )

@@ -18,7 +18,6 @@ proportion to their sizes, so a batch of ``B`` holds about ``B * n_s / N`` sampl
 
 from __future__ import annotations
 
-import bisect
 import copy
 import math
 from collections.abc import Iterator, Sequence
@@ -26,9 +25,9 @@ from pathlib import PurePath
 
 import numpy as np
 import torch
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, ConcatDataset
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Sampler
 
 from mmssl.registry import DATA_SAMPLERS, DATASETS
 
@@ -61,8 +60,14 @@ def _has_no_samples(ds: BaseDataset) -> bool:
 
 
 @DATASETS.register_module()
-class MultiSourceDataset(Dataset):
-    """Concatenation of source datasets whose samples carry ``source_index`` / ``source_name``.
+class MultiSourceDataset(ConcatDataset):
+    """MMEngine's ``ConcatDataset`` of source datasets whose samples carry ``source_index`` /
+    ``source_name``.
+
+    Unlike ``ConcatDataset`` it builds source configs through the mmssl registry (so
+    ``'mmdet3d.<Name>'`` types work), gives each source a pipeline when its config has none,
+    names an empty source, and does not require equal ``metainfo`` (sources are different
+    datasets or rigs: the first source's metainfo is used, plus ``source_names``).
 
     Args:
         sources: dataset configs (``dict(type=..., ...)``) or built datasets, in source order.
@@ -89,16 +94,16 @@ class MultiSourceDataset(Dataset):
         if len(names) != len(sources) or len(set(names)) != len(names):
             raise ValueError(f'names must be one unique name per source ({len(sources)}), got {names}')
         self.names = [str(n) for n in names]
-        self.datasets: list[BaseDataset] = []
+        built: list[BaseDataset] = []
         for i, (name, src) in enumerate(zip(self.names, sources)):
             if isinstance(src, dict):
                 src = self._build(i, name, src, pipeline, lazy_init)
             if not hasattr(src, 'pipeline') or not hasattr(src.pipeline, 'transforms'):
                 raise ValueError(f'source {i} ({name!r}): {type(src).__name__} has no pipeline to tag')
             src.pipeline.transforms.insert(0, AddSourceInfo(i, name))
-            self.datasets.append(src)
-        self._fully_initialized = False
-        self.cumulative_sizes: list[int] = []
+            built.append(src)
+        keys = sorted({k for ds in built for k in ds.metainfo})  # sources may differ (module docstring)
+        super().__init__(built, lazy_init=True, ignore_keys=keys)
         if not lazy_init:
             self.full_init()
 
@@ -127,24 +132,20 @@ class MultiSourceDataset(Dataset):
         return ds
 
     def full_init(self) -> None:
-        """Load every source and check that none is empty."""
+        """Load every source, check that none is empty, then ``ConcatDataset.full_init``."""
         if self._fully_initialized:
             return
-        sizes = []
         for name, ds in zip(self.names, self.datasets):
             empty = _empty_error(name, type(ds).__name__, getattr(ds, 'ann_file', '?'))
             try:
-                if hasattr(ds, 'full_init'):
-                    ds.full_init()
+                ds.full_init()
             except Exception as err:
                 if _has_no_samples(ds):
                     raise empty from err
                 raise
             if len(ds) == 0:
                 raise empty
-            sizes.append(len(ds))
-        self.cumulative_sizes = np.cumsum(sizes).tolist()
-        self._fully_initialized = True
+        super().full_init()
 
     @property
     def source_sizes(self) -> list[int]:
@@ -157,18 +158,12 @@ class MultiSourceDataset(Dataset):
         """The first source's metainfo plus ``source_names``."""
         return dict(copy.deepcopy(self.datasets[0].metainfo), source_names=list(self.names))
 
-    def __len__(self) -> int:
-        self.full_init()
-        return self.cumulative_sizes[-1]
-
     def source_of(self, idx: int) -> tuple[int, int]:
         """``(source index, index within the source)`` of global index ``idx`` (negative ok)."""
         n = len(self)
         if not -n <= idx < n:
             raise IndexError(f'index {idx} out of range for {n} samples')
-        idx = idx % n
-        src = bisect.bisect_right(self.cumulative_sizes, idx)
-        return src, idx - (self.cumulative_sizes[src - 1] if src else 0)
+        return self._get_ori_dataset_idx(idx)
 
     def source_indices(self) -> np.ndarray:
         """``(N,)`` int64 source index of every global index."""
@@ -180,10 +175,6 @@ class MultiSourceDataset(Dataset):
         info = self.datasets[src].get_data_info(local)
         info.update(source_index=src, source_name=self.names[src])
         return info
-
-    def __getitem__(self, idx: int) -> dict:
-        src, local = self.source_of(idx)
-        return self.datasets[src][local]
 
     def __repr__(self) -> str:
         parts = ', '.join(f'{n}: {len(d)}' for n, d in zip(self.names, self.datasets))

@@ -203,3 +203,26 @@ def test_micro_run_of_minkunet_from_scratch(synthetic_world, tmp_path):
     assert '## LiDAR segmentation per class' in md and '## Feature probe' not in md
     assert (tmp_path / 'label_efficiency.png').read_bytes()[:4] == b'\x89PNG'
     assert not (tmp_path / 'probe').exists()
+
+
+@pytest.mark.parametrize('model', ['minkunet_lidarseg', 'bevfusion'])
+def test_the_test_options_merge_into_every_strategy_run_config(model, tmp_path, synthetic_world):
+    """tools/test.py tests a strategy's run with its run config (validation removed): the
+    harness's test options must merge into it, and point the test data at the val info file."""
+    entry = PRESETS['micro'].models[model]
+    bench = le.LabelEfficiencyBenchmark(
+        PRESETS['micro'], model, ['scratch'], [0.5], [0], tmp_path, data_root=str(synthetic_world['root'])
+    )
+    split = tmp_path / 'split.pkl'
+    options = dict(o.split('=', 1) for o in bench._data_options(str(split)))
+    val = str(bench.data_root / PRESETS['micro'].val_info)
+    assert options['test_dataloader.dataset.ann_file'] == val
+    assert options['train_dataloader.dataset.ann_file'] == str(split)
+    for strategy in entry.strategies:
+        run_config = bench._run_config(
+            f'finetune_{model}_{strategy}', entry.finetune_config, bench.strategy_overrides(strategy)
+        )
+        cfg = Config.fromfile(run_config, import_custom_modules=False)
+        assert cfg.val_dataloader is None
+        cfg.merge_from_dict(options)  # raised TypeError with val_dataloader.* options
+        assert cfg.test_dataloader.dataset.ann_file == val

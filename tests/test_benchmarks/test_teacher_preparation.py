@@ -83,3 +83,63 @@ def test_superpixels_of_every_training_frame_are_built_once(synthetic_world, tmp
     prepare_superpixels(*args)
     second = json.loads((work_dir / 'superpixels.log').read_text().strip().splitlines()[-1])
     assert second['computed'] == 0 and second['skipped'] == 6 * frames
+
+
+def test_random_weights_come_before_the_superpixels_that_read_them(synthetic_world, tmp_path):
+    """LargeAD's k-means superpixels cluster the random teacher's features: in a fresh checkout
+    (no data/weights) the harness writes the weights first, then builds the superpixels."""
+    from mmengine.config import Config
+
+    bench = LabelEfficiencyBenchmark(
+        PRESETS['micro'],
+        'minkunet_lidarseg',
+        ['largead'],
+        [0.5],
+        [0],
+        tmp_path / 'out',
+        data_root=str(synthetic_world['root']),
+    )
+    weights = tmp_path / 'weights' / 'random_vits14.pth'
+    cfg = Config.fromfile(bench.entry.pretrain_configs['largead'])
+    cfg.random_teacher_weights['checkpoint'] = str(weights)
+    (loader,) = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'LoadSuperpixels']
+    loader['cache_root'] = str(tmp_path / 'sp')
+    loader['source'] = dict(loader['source'], teacher_checkpoint=str(weights), input_size=(28, 42))
+    features = cfg.model.target_generator.features
+    features.cache_root = None  # the feature cache is the first test's
+    features.teacher.update(checkpoint=str(weights), input_size=(28, 42))
+    run_config = tmp_path / 'largead.py'
+    cfg.dump(str(run_config))
+    assert not weights.exists()
+    record = bench.prepare_teacher(str(run_config), tmp_path / 'work')
+    assert weights.is_file()
+    assert record['superpixels'][0]['source']['type'] == 'kmeans'
+    with open(synthetic_world['train_info'], 'rb') as f:
+        frames = len(pickle.load(f)['data_list'])
+    (folder,) = [p for p in (tmp_path / 'sp').iterdir() if p.is_dir()]
+    assert len(list(folder.glob('*/*.png'))) == 6 * frames > 0
+    assert record['cache_root'] is None and record['checkpoint'] == str(weights)
+
+
+def test_shared_steps_of_one_key_run_one_at_a_time():
+    import threading
+    import time
+
+    from mmssl.benchmarks.teacher_prep import shared_step
+
+    spans: dict[str, list[float]] = {}
+
+    def step(name: str, key: str) -> None:
+        with shared_step(key):
+            start = time.perf_counter()
+            time.sleep(0.2)
+            spans[name] = [start, time.perf_counter()]
+
+    threads = [threading.Thread(target=step, args=a) for a in (('a', 'k'), ('b', 'k'), ('c', 'other'))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (first, second) = sorted((spans['a'], spans['b']))
+    assert second[0] >= first[1]  # the same key: one after the other
+    assert spans['c'][0] < max(spans['a'][1], spans['b'][1])  # another key: beside them
