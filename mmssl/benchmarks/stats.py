@@ -20,8 +20,11 @@ Missing values are skipped: a metric that is ``None`` or NaN in a run (a class t
 that seed out of its paired differences; the other metrics of the run still count.
 
 Fine-tuning strategies (``--strategies``) are compared the same way to full fine-tuning of the
-same method (:func:`paired_vs_full`): pairs share the method, the fraction and the seed. Runs
-without a ``strategy`` key (made before strategies existed) are ``full`` runs.
+same method (:func:`paired_vs_full`): pairs share the method, the fraction and the seed; and each
+method under a strategy is compared to scratch under the same strategy
+(:func:`paired_vs_scratch_by_strategy`: a pre-trained encoder's linear probe against a random
+encoder's, as SLidR's and ScaLR's probe tables). Runs without a ``strategy`` key (made before
+strategies existed) are ``full`` runs.
 """
 
 from __future__ import annotations
@@ -199,6 +202,25 @@ def paired_differences(
         row = paired_runs(arm, ref, metrics, confidence, f'{method} and {SCRATCH} at fraction {fraction:g}')
         if row:
             out[(method, fraction)] = row
+    return out
+
+
+def paired_vs_scratch_by_strategy(
+    records: list[dict], metrics: Iterable[str] = METRICS, confidence: float = 0.95
+) -> dict:
+    """Per ``(method, strategy, fraction)`` of every non-scratch method under a strategy other than
+    ``full``: the paired differences to scratch under the same strategy (:func:`paired_differences`
+    within each strategy; ``full`` is the main table's comparison).
+
+    Returns:
+        ``{(method, strategy, fraction): {metric: dict(seeds, differences, n, mean, std, ci_low,
+        ci_high, half_width)}}``.
+    """
+    out: dict = {}
+    for strategy in sorted({strategy_of(r) for r in records} - {FULL}):
+        group = [r for r in records if strategy_of(r) == strategy]
+        for (method, fraction), row in paired_differences(group, metrics, confidence).items():
+            out[(method, strategy, fraction)] = row
     return out
 
 

@@ -9,8 +9,15 @@ import pytest
 from scipy import stats
 
 from mmssl.benchmarks import PRESETS
-from mmssl.benchmarks.report import LIDARSEG, aggregate, lidarseg_class_table, strategy_table, write_reports
-from mmssl.benchmarks.stats import paired_differences, paired_vs_full
+from mmssl.benchmarks.report import (
+    LIDARSEG,
+    aggregate,
+    lidarseg_class_table,
+    strategy_table,
+    strategy_vs_scratch_table,
+    write_reports,
+)
+from mmssl.benchmarks.stats import paired_differences, paired_vs_full, paired_vs_scratch_by_strategy
 from mmssl.benchmarks.steps import headline, summarise_downstream_metrics, summarise_lidar_seg_metrics
 
 NAN = float('nan')
@@ -152,3 +159,29 @@ def test_strategy_table_compares_miou_to_full_fine_tuning(tmp_path):
     assert row['strategy'] == 'probe' and row['lidarseg_mIoU']['mean'] == pytest.approx(-5 / 3)
     assert '## Fine-tuning strategies' in (tmp_path / 'results.md').read_text()
     assert lidarseg_class_table(probe) == lidarseg_class_table([]) == ''  # per-class table: full runs only
+
+
+def test_probes_are_paired_with_the_probe_of_scratch(tmp_path):
+    # probes: scratch mIoU 8, 9, 7; slidr 12, 10, 14 -> differences 4, 1, 7 (mean 4, sd 3)
+    probe = [_run('scratch', s, v, 50.0, 0.0, None, strategy='probe') for s, v in enumerate((8.0, 9.0, 7.0))]
+    probe += [
+        _run('slidr', s, v, 70.0, 20.0, None, strategy='probe') for s, v in enumerate((12.0, 10.0, 14.0))
+    ]
+    records = RUNS + probe
+    paired = paired_vs_scratch_by_strategy(records, LIDARSEG.keys)
+    assert set(paired) == {('slidr', 'probe', 0.1)}  # full runs are the main table's pairs
+    d = paired[('slidr', 'probe', 0.1)]['lidarseg_mIoU']
+    assert d['differences'] == [4.0, 1.0, 7.0] and d['mean'] == pytest.approx(4.0)
+    half = stats.t.ppf(0.975, 2) * 3.0 / math.sqrt(3)
+    assert d['ci_low'] == pytest.approx(4.0 - half) and d['ci_high'] == pytest.approx(4.0 + half)
+    assert paired[('slidr', 'probe', 0.1)]['lidarseg_acc']['differences'] == [20.0, 20.0, 20.0]
+    text = strategy_vs_scratch_table(records, LIDARSEG)
+    row = next(x for x in text.splitlines() if x.startswith('| slidr | probe | 0.1 | 3 |'))
+    assert f'| 12.00 +- 2.00 | 70.00 +- 0.00 | +4.00 +- 3.00 [{4.0 - half:+.2f}, {4.0 + half:+.2f}] |' in row
+    assert strategy_vs_scratch_table(RUNS, LIDARSEG) == ''  # no strategy besides full
+    write_reports(tmp_path, records, PRESETS['micro'], 'minkunet_lidarseg', env={})
+    payload = json.loads((tmp_path / 'results.json').read_text())
+    (row,) = payload['paired_vs_scratch_by_strategy']
+    assert (row['method'], row['strategy']) == ('slidr', 'probe')
+    assert row['lidarseg_mIoU']['mean'] == pytest.approx(4.0)
+    assert '## Strategies against scratch' in (tmp_path / 'results.md').read_text()
