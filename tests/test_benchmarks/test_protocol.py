@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks import label_efficiency as le
 from mmssl.benchmarks.presets import BenchmarkPreset, Schedule
+from mmssl.benchmarks.published import REPO_ROOT, load_published
 from mmssl.benchmarks.schedule import rescale_schedulers, warmup_cosine
 
 
@@ -131,6 +132,19 @@ def test_published_figures_come_from_the_metafile():
     )
     assert pub[('bevfusion', 'nsmae', 1.0)]['NDS'] == 65.5
     assert len(pub) == 8
+
+
+METAFILE_METHODS = sorted(p.parent.name for p in (REPO_ROOT / 'configs').glob('*/metafile.yml'))
+
+
+@pytest.mark.parametrize('method', METAFILE_METHODS)
+def test_every_metafile_loads_with_numeric_metrics(method):
+    figures = load_published(f'configs/{method}/metafile.yml')
+    assert all(isinstance(v, float) for metrics in figures.values() for v in metrics.values())
+    if method == 'largead':  # the measured rows: interval bounds as scalar metrics around the mean gain
+        row = figures[('minkunet_lidarseg_tiny', 'largead_notmp', 0.1)]
+        gain = row['mIoU'] - row['scratch mIoU']
+        assert row['mIoU gain 95% CI low'] < gain < row['mIoU gain 95% CI high']
 
 
 def test_pretraining_overrides_move_the_weights_and_save_w0(tmp_path):
