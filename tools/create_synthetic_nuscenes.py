@@ -3,7 +3,7 @@
 Example:
     python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes
     python tools/create_synthetic_nuscenes.py --out data/synth-200 --scenes 200 --val-ratio 0.2
-    python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes-64beam --lidar-rig hdl64e
+    python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes-64beam --lidar-rig hdl64e --seed 1
     python tools/create_synthetic_nuscenes.py --out data/synth-64b --lidar-beams 64 \
         --lidar-vfov -24.8 2.0 --intensity-scale 0.5
 

@@ -1,14 +1,19 @@
 # LargeAD Table 11 ablation on the CPU: two sources instead of one. The synthetic world seen by its
 # 32-beam rig (data/synthetic-nuscenes/) and a second world seen by a 64-beam rig with intensity in
 # 0-1 (data/synthetic-nuscenes-64beam/: `python tools/create_synthetic_nuscenes.py --out
-# data/synthetic-nuscenes-64beam --lidar-rig hdl64e`), each sample's intensity standardised with its
+# data/synthetic-nuscenes-64beam --lidar-rig hdl64e --seed 1`: another seed, since the caches are
+# keyed by sample token and MultiSourceDataset refuses shared tokens), each sample's intensity standardised with its
 # source's statistics (`python tools/compute_source_stats.py
 # configs/_base_/datasets/synthetic_nus_multisource_pretrain.py --out data/multisource_stats.json`),
 # both sources in every batch (SourceInterleavedSampler), so L_cdp contrasts across rigs. The partner
 # frame of L_tmp comes from the sample's own source and is normalised with the same statistics.
 # Superpixel caches: build them for both worlds (tools/make_superpixels.py, as largead_minkunet_tiny.py).
+# The label-efficiency harness (`--model minkunet_lidarseg --methods largead_2src`) does all of this:
+# the benchmark's world becomes source 0, the 64-beam world is generated from `synthetic_source_worlds`
+# (the preset's world options plus these) when missing, then the statistics and both caches.
 _base_ = ['./largead_minkunet_tiny.py']
 source_stats_file = 'data/multisource_stats.json'
+synthetic_source_worlds = [dict(data_root='data/synthetic-nuscenes-64beam/', lidar_rig='hdl64e', seed=1)]
 source_meta_keys = ['source_index', 'source_name']
 two_source_pipeline = [
     dict(type='LoadSSLPointsFromFile', coord_type='LIDAR', load_dim=5, use_dim=4),

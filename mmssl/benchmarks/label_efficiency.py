@@ -19,7 +19,8 @@ fine-tuning iterations and schedule for every method and fraction; pre-training 
 start weights (:class:`.weight_change.StartWeightsHook`) so the relative weight change of each
 encoder (``||w - w0|| / ||w0||``) is reported. Fine-tuning seeds are compared to scratch pair
 by pair (:mod:`.stats`), and a linear feature probe per method (:mod:`.feature_probe`) is
-reported beside them. Models the probe does not apply to (``ModelEntry.bev_probe``: a LiDAR
+reported beside them. The world, its checks, the label splits and the teacher preparation are
+the data steps of :mod:`.data_steps`. Models the probe does not apply to (``ModelEntry.bev_probe``: a LiDAR
 segmentation model has no BEV feature maps) skip it and say so in the log; models that read per-point
 lidarseg labels (``ModelEntry.lidarseg_labels``) fail before any step on a world without them
 (:mod:`.world_checks`).
@@ -52,6 +53,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from .data_steps import DataStepsMixin
 from .presets import FULL, SCRATCH, BenchmarkPreset
 from .protocol import ProtocolMixin
 from .report import environment_record, write_reports
@@ -59,7 +61,6 @@ from .schedule import write_run_config
 from .steps import (
     REPO_ROOT,
     compute_record,
-    evaluator_data_options,
     frac_tag,
     headline,
     last_checkpoint,
@@ -70,14 +71,12 @@ from .steps import (
     trainable_total,
     write_json,
 )
-from .teacher_prep import prepare_random_weights, prepare_superpixels, prepare_teacher
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
-from .world_checks import check_lidarseg_labels
 
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
 
 
-class LabelEfficiencyBenchmark(ProtocolMixin):
+class LabelEfficiencyBenchmark(DataStepsMixin, ProtocolMixin):
     """Run one preset for one downstream model.
 
     Args:
@@ -165,94 +164,7 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
         path = write_run_config(self.out / 'configs' / f'{name}.py', REPO_ROOT / base, overrides)
         return str(path)
 
-    # -- steps -------------------------------------------------------------------------------
-    def prepare_data(self) -> None:
-        """Make the synthetic world and its info files if they are missing."""
-        if (self.data_root / self.preset.train_info).exists():
-            return
-        if self.preset.data != 'synthetic':
-            raise FileNotFoundError(f'{self.data_root / self.preset.train_info} does not exist')
-        log(f'generating the synthetic world in {self.data_root}')
-        args = ['tools/create_synthetic_nuscenes.py', '--out', str(self.data_root)]
-        for key, value in self.preset.world.items():
-            args += [f'--{key.replace("_", "-")}', str(value)]
-        run_logged(args, self.out / 'logs' / 'create_world.log')
-
-    def check_data(self) -> None:
-        """Fail before any step when the model reads lidarseg labels the world lacks
-        (:func:`~.world_checks.check_lidarseg_labels`)."""
-        if not self.entry.lidarseg_labels:
-            return
-        dataset = self._config(self.entry.finetune_config).train_dataloader.dataset
-        prefix = (dataset.get('data_prefix') or {}).get('pts_semantic_mask', 'lidarseg/{version}')
-        check_lidarseg_labels(
-            self.data_root,
-            [self.preset.train_info, self.preset.val_info],
-            self.model,
-            self._regenerate_hint(),
-            prefix,
-        )
-
-    def _regenerate_hint(self) -> str:
-        """How to get a world with lidarseg labels (the end of :meth:`check_data`'s message)."""
-        if self.preset.data != 'synthetic':
-            return (
-                'Add nuScenes-lidarseg (lidarseg/<version>/ and <version>/lidarseg.json) to the dataset '
-                'root and recreate its info files (tools/create_data.py nuscenes).'
-            )
-        world = ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in self.preset.world.items())
-        return (
-            f'Regenerate it with labels (this replaces the folder; docs/data.md): python '
-            f'tools/create_synthetic_nuscenes.py --out {self.data_root} {world} (the {self.preset.name} '
-            "preset's world), or pass --data-root of a world generated since."
-        )
-
-    def split_file(self, fraction: float) -> Path:
-        """The training info subset of ``fraction`` (made once, nested across fractions)."""
-        path = self.out / 'splits' / f'train_frac{frac_tag(fraction)}.pkl'
-        with self._lock:
-            if not path.exists():
-                self._make_split(fraction, path)
-        return path
-
-    def _make_split(self, fraction: float, path: Path) -> None:
-        run_logged(
-            [
-                'tools/make_label_split.py',
-                str(self.data_root / self.preset.train_info),
-                '--fraction',
-                str(fraction),
-                '--seed',
-                str(self.split_seed),
-                '--out',
-                str(path),
-            ],
-            self.out / 'logs' / 'splits.log',
-        )
-
-    def _data_options(self, ann_file: str, evaluation: bool = True) -> list[str]:
-        """Dataset overrides: the training info file, and (``evaluation``) the test data.
-
-        Only ``test_dataloader`` / ``test_evaluator`` (what ``tools/test.py`` reads): the run
-        configs have no validation (``val_dataloader=None``), and a strategy's run is tested
-        with its run config, where ``val_dataloader.*`` options cannot merge into ``None``.
-        """
-        root = f'{self.data_root}/'
-        options = [
-            f'train_dataloader.dataset.data_root={root}',
-            f'train_dataloader.dataset.ann_file={ann_file}',
-        ]
-        if evaluation:
-            val = str(self.data_root / self.preset.val_info)
-            options += [
-                f'test_dataloader.dataset.data_root={root}',
-                f'test_dataloader.dataset.ann_file={val}',
-            ]
-            options += evaluator_data_options(
-                self._config(self.entry.finetune_config), 'test_evaluator', root, val
-            )
-        return options
-
+    # -- steps ---------------------------------------------------------------------------------
     def pretrain(self, method: str) -> dict:
         """Pre-train once per method (seed 0) on every training frame; returns the done record."""
         if method in self.pretrained:
@@ -271,7 +183,7 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
             args.append('--resume')
         args += [
             '--cfg-options',
-            *self._data_options(str(self.data_root / self.preset.train_info), evaluation=False),
+            *self.pretrain_data_options(run_config),
             'randomness.seed=0',
         ]
         t0 = time.time()
@@ -303,21 +215,6 @@ class LabelEfficiencyBenchmark(ProtocolMixin):
                 + ', '.join(f'{k.rstrip(".")} {v["relative_change"]:.3f}' for k, v in change.items())
             )
         write_json(done, record)
-        return record
-
-    def prepare_teacher(self, run_config: str, work_dir: Path) -> dict | None:
-        """The pre-training's teacher (and SLidR's superpixels) made ready on every training frame
-        (:mod:`.teacher_prep`): the random weights first (LargeAD's k-means superpixels read
-        them), then the superpixels, then the teacher's feature cache."""
-        data = self._data_options(str(self.data_root / self.preset.train_info), evaluation=False)
-        cfg = self._config(run_config)
-        prepare_random_weights(cfg, run_config, work_dir)
-        superpixels = prepare_superpixels(
-            cfg, work_dir, str(self.data_root / self.preset.train_info), str(self.data_root)
-        )
-        record = prepare_teacher(cfg, run_config, work_dir, data, self.threads)
-        if superpixels and record is not None:
-            record = dict(record, superpixels=superpixels)
         return record
 
     def probe(self, method: str, pretrained: dict | None) -> dict:

@@ -115,7 +115,7 @@ def prepare_superpixels(cfg, work_dir: Path, info_file: str, data_root: str) -> 
         if options:
             cmd += ['--source-options', *options]
         with shared_step(f'superpixels:{t["cache_root"]}:{sorted(source.items())}'):
-            log(f'superpixels {source} in {t["cache_root"]} (every training frame; complete maps skipped)')
+            log(f'superpixels {source} of {data_root} in {t["cache_root"]} (complete maps skipped)')
             run_logged(cmd, work_dir / 'superpixels.log')
-        records.append(dict(cache_root=t['cache_root'], source=source))
+        records.append(dict(cache_root=t['cache_root'], source=source, data_root=data_root))
     return records

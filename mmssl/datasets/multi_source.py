@@ -78,7 +78,8 @@ class MultiSourceDataset(ConcatDataset):
 
     Raises:
         ValueError: no source, a source config without a known ``type``, names that are not
-            one per source or not unique, a source without samples.
+            one per source or not unique, a source without samples, two sources sharing a sample
+            token (at :meth:`full_init`).
     """
 
     def __init__(
@@ -132,7 +133,8 @@ class MultiSourceDataset(ConcatDataset):
         return ds
 
     def full_init(self) -> None:
-        """Load every source, check that none is empty, then ``ConcatDataset.full_init``."""
+        """Load every source, check that none is empty and that no two share a sample token, then
+        ``ConcatDataset.full_init``."""
         if self._fully_initialized:
             return
         for name, ds in zip(self.names, self.datasets):
@@ -145,7 +147,25 @@ class MultiSourceDataset(ConcatDataset):
                 raise
             if len(ds) == 0:
                 raise empty
+        self._check_unique_tokens()
         super().full_init()
+
+    def _check_unique_tokens(self) -> None:
+        """Refuse sources that share sample tokens: the superpixel and teacher feature caches are
+        keyed by token, so a shared token would silently read another source's entry."""
+        seen: dict[str, str] = {}
+        for name, ds in zip(self.names, self.datasets):
+            for index in range(len(ds)):
+                token = ds.get_data_info(index).get('token')
+                if token is None:
+                    continue
+                if token in seen and seen[token] != name:
+                    raise ValueError(
+                        f'sources {seen[token]!r} and {name!r} share sample token {token!r} (sample {index} '
+                        f'of {name!r}, {getattr(ds, "ann_file", "?")}): caches keyed by token would mix '
+                        'them; generate the second synthetic world with another --seed'
+                    )
+                seen[token] = name
 
     @property
     def source_sizes(self) -> list[int]:

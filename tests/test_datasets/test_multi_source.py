@@ -37,9 +37,10 @@ def _world(root: Path, **kwargs) -> Path:
 
 @pytest.fixture(scope='module')
 def worlds(tmp_path_factory):
-    """Two tiny worlds of the same scene: the default 32-beam rig and the 64-beam preset."""
+    """Two tiny worlds: the default 32-beam rig and the 64-beam preset (another seed: sources must
+    not share sample tokens)."""
     base = tmp_path_factory.mktemp('multisource')
-    return dict(w32=_world(base / 'w32'), w64=_world(base / 'w64', lidar='hdl64e'))
+    return dict(w32=_world(base / 'w32'), w64=_world(base / 'w64', lidar='hdl64e', seed=1))
 
 
 def _source(root: Path, pipeline=None, **kw) -> dict:
@@ -168,6 +169,9 @@ def test_multi_source_dataset_errors(worlds, tmp_path):
         len(lazy)
     with pytest.raises(ValueError, match=r"source 'empty' .*has no samples"):
         _multi([_source(worlds['w32']), empty], names=['w', 'empty'], pipeline=[LOAD])
+    twin = _world(tmp_path / 'twin', lidar='hdl64e')  # the seed of w32: the same sample tokens
+    with pytest.raises(ValueError, match=r"sources 'a' and 'b' share sample token .*another --seed"):
+        _multi([_source(worlds['w32']), _source(twin)], names=['a', 'b'], pipeline=[LOAD])
 
 
 class _Sources:

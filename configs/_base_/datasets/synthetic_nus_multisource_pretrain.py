@@ -6,7 +6,7 @@
 #                                        intensity 0-255; `make data`)
 #   source 1 'synthetic-nuscenes-64beam': data/synthetic-nuscenes-64beam/ (64 beams, +2 / -24.8 deg,
 #                                        intensity 0-1), written by
-#       python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes-64beam --lidar-rig hdl64e
+#       python tools/create_synthetic_nuscenes.py --out data/synthetic-nuscenes-64beam --lidar-rig hdl64e --seed 1
 # Statistics (once per set of sources; the pipeline refuses a source that is not in the file):
 #   python tools/compute_source_stats.py configs/_base_/datasets/synthetic_nus_multisource_pretrain.py \
 #       --out data/multisource_stats.json

@@ -60,7 +60,10 @@ def _test_mode_dataset(cfg, split: str):
     if not loads:
         raise ValueError(f'{split}_dataloader.dataset.pipeline has no LoadSSLMultiViewImages to reuse')
     ds_cfg['pipeline'] = loads[:1]
-    ds_cfg['test_mode'] = True
+    if 'sources' in ds_cfg:  # a MultiSourceDataset: every source in test mode, with the image loader only
+        ds_cfg['sources'] = [dict(s, test_mode=True, pipeline=loads[:1]) for s in ds_cfg['sources']]
+    else:
+        ds_cfg['test_mode'] = True
     return DATASETS.build(ds_cfg)
 
 
