@@ -29,6 +29,13 @@ from pathlib import Path
 from mmssl.utils.atomic_io import atomic_write_bytes
 
 ITER_KEYS = ('begin', 'end', 'T_max', 'total_steps', 'step_size')
+#: training samplers that become ``InfiniteSampler`` (:func:`iteration_overrides`); others are kept
+REPLACED_SAMPLERS = (
+    'DefaultSampler',
+    'mmengine.DefaultSampler',
+    'InfiniteSampler',
+    'mmengine.InfiniteSampler',
+)
 
 
 def _to_plain(obj):
@@ -139,14 +146,16 @@ def iteration_overrides(cfg, total_iters: int, iters_per_epoch: int, schedule=No
 
     Returns:
         A dict of top-level config keys (``train_cfg``, ``param_scheduler``,
-        ``default_hooks``, ``log_processor``, ``train_dataloader`` and, with ``schedule``,
-        ``optim_wrapper``).
+        ``default_hooks``, ``log_processor``, ``train_dataloader`` unless the config's sampler is
+        kept, and, with ``schedule``, ``optim_wrapper``).
 
     The training sampler becomes MMEngine's ``InfiniteSampler`` (shuffled, seeded like
     ``DefaultSampler``): MMEngine's ``IterBasedTrainLoop`` sleeps 2 s at every epoch transition
     of a finite sampler (``_InfiniteDataloaderIterator``, "prevent possible deadlock"), and a
     1% split of 8 frames at batch 4 has an epoch every 2 iterations, i.e. 1 s of sleep per
-    iteration, as long as the step itself on the CPU.
+    iteration, as long as the step itself on the CPU. A sampler other than ``DefaultSampler`` is
+    the config's choice and is kept (``SourceInterleavedSampler`` puts both sources of a
+    multi-source pre-training in every batch; its epochs are long, so the sleep is rare).
     """
     if total_iters < 1:
         raise ValueError(f'total_iters must be positive, got {total_iters}')
@@ -171,8 +180,12 @@ def iteration_overrides(cfg, total_iters: int, iters_per_epoch: int, schedule=No
             )
         ),
         log_processor=dict(by_epoch=False),
-        train_dataloader=dict(sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True)),
     )
+    sampler = (cfg.get('train_dataloader') or {}).get('sampler') or {}
+    if sampler.get('type', 'DefaultSampler') in REPLACED_SAMPLERS:
+        overrides['train_dataloader'] = dict(
+            sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True)
+        )
     if schedule is not None:
         overrides['optim_wrapper'] = dict(optimizer=dict(lr=schedule.lr))
     return overrides

@@ -147,6 +147,24 @@ def test_every_metafile_loads_with_numeric_metrics(method):
         assert row['mIoU gain 95% CI low'] < gain < row['mIoU gain 95% CI high']
 
 
+def test_a_multi_source_pretraining_keeps_its_interleaved_sampler(tmp_path):
+    root = _fake_world(tmp_path / 'world')
+    bench = le.LabelEfficiencyBenchmark(
+        PRESETS['cpu'],
+        'minkunet_lidarseg',
+        ['largead', 'largead_2src'],
+        [1.0],
+        [0],
+        tmp_path,
+        data_root=str(root),
+    )
+    assert 'train_dataloader' not in bench.pretrain_overrides(
+        'largead_2src'
+    )  # SourceInterleavedSampler stays
+    sampler = bench.pretrain_overrides('largead')['train_dataloader']['sampler']
+    assert sampler == dict(_delete_=True, type='InfiniteSampler', shuffle=True)
+
+
 def test_pretraining_overrides_move_the_weights_and_save_w0(tmp_path):
     root = _fake_world(tmp_path / 'world')  # 800 frames
     bench = le.LabelEfficiencyBenchmark(
