@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .source_prep import (
+    generator_args,
     is_multi_source,
     prepare_source_stats,
     prepare_source_worlds,
@@ -34,9 +35,12 @@ class DataStepsMixin:
         if self.preset.data != 'synthetic':
             raise FileNotFoundError(f'{self.data_root / self.preset.train_info} does not exist')
         log(f'generating the synthetic world in {self.data_root}')
-        args = ['tools/create_synthetic_nuscenes.py', '--out', str(self.data_root)]
-        for key, value in self.preset.world.items():
-            args += [f'--{key.replace("_", "-")}', str(value)]
+        args = [
+            'tools/create_synthetic_nuscenes.py',
+            '--out',
+            str(self.data_root),
+            *generator_args(self.preset.world),
+        ]
         run_logged(args, self.out / 'logs' / 'create_world.log')
 
     def check_data(self) -> None:
@@ -61,7 +65,7 @@ class DataStepsMixin:
                 'Add nuScenes-lidarseg (lidarseg/<version>/ and <version>/lidarseg.json) to the dataset '
                 'root and recreate its info files (tools/create_data.py nuscenes).'
             )
-        world = ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in self.preset.world.items())
+        world = ' '.join(generator_args(self.preset.world))
         return (
             f'Regenerate it with labels (this replaces the folder; docs/data.md): python '
             f'tools/create_synthetic_nuscenes.py --out {self.data_root} {world} (the {self.preset.name} '

@@ -25,6 +25,7 @@ from .steps import REPO_ROOT, log, run_logged
 from .teacher_prep import shared_step
 
 __all__ = [
+    'generator_args',
     'MULTI_SOURCE',
     'is_multi_source',
     'prepare_source_stats',
@@ -73,6 +74,16 @@ def source_data_options(sources: list[dict]) -> list[str]:
     return options
 
 
+def generator_args(options: dict) -> list[str]:
+    """``tools/create_synthetic_nuscenes.py`` arguments of generator options in underscore form
+    (``dict(lidar_rig='hdl64e', img_size=[90, 160])`` -> ``--lidar-rig hdl64e --img-size 90 160``)."""
+    args = []
+    for key, value in options.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        args += [f'--{key.replace("_", "-")}', *(str(v) for v in values)]
+    return args
+
+
 def prepare_source_worlds(cfg, sources: list[dict], preset_world: dict, log_dir: Path) -> None:
     """Generate the declared synthetic world of every extra source whose info file is missing.
 
@@ -98,10 +109,7 @@ def prepare_source_worlds(cfg, sources: list[dict], preset_world: dict, log_dir:
                     f'synthetic_source_worlds entry for {root}; make that dataset (docs/largead.md)'
                 )
             options = {**preset_world, **{k: v for k, v in spec.items() if k != 'data_root'}}
-            args = ['tools/create_synthetic_nuscenes.py', '--out', str(root)]
-            for key, value in options.items():
-                values = value if isinstance(value, (list, tuple)) else [value]
-                args += [f'--{key.replace("_", "-")}', *(str(v) for v in values)]
+            args = ['tools/create_synthetic_nuscenes.py', '--out', str(root), *generator_args(options)]
             log(f'generating the world of source {i} in {root} ({options})')
             run_logged(args, log_dir / f'create_world_{root.name}.log')
 

@@ -31,7 +31,9 @@ def test_entry_has_the_image_to_lidar_methods_no_lora_and_strategies_cover_every
     assert entry.finetune_config == 'projects/MinkUNet/configs/minkunet_lidarseg_tiny_synthetic.py'
     assert entry.pretrain_configs == {
         **{m: f'configs/{m}/{m}_minkunet_tiny.py' for m in ('ppkt', 'slidr', 'scalr', 'largead')},
-        **{f'largead_{v}': f'configs/largead/largead_minkunet_tiny_{v}.py' for v in ('slic', 'notmp')},
+        **{
+            f'largead_{v}': f'configs/largead/largead_minkunet_tiny_{v}.py' for v in ('slic', 'notmp', '2src')
+        },
     }
     assert not entry.bev_probe and entry.lidarseg_labels
     for config in entry.pretrain_configs.values():  # each pre-trains this model's backbone

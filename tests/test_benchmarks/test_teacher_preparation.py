@@ -73,7 +73,9 @@ def test_superpixels_of_every_training_frame_are_built_once(synthetic_world, tmp
     work_dir = tmp_path / 'work'
     args = (cfg, work_dir, str(synthetic_world['train_info']), str(synthetic_world['root']))
     (record,) = prepare_superpixels(*args)
-    assert record == dict(cache_root=str(tmp_path / 'sp'), source=source)
+    assert record == dict(
+        cache_root=str(tmp_path / 'sp'), source=source, data_root=str(synthetic_world['root'])
+    )
     with open(synthetic_world['train_info'], 'rb') as f:
         frames = len(pickle.load(f)['data_list'])
     (folder,) = [p for p in (tmp_path / 'sp').iterdir() if p.is_dir()]
