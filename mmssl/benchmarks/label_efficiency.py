@@ -37,6 +37,7 @@ Layout of ``OUT``::
     configs/*.py                              the run configs (inherit the preset's)
     splits/train_frac{f}.pkl                  label subsets (nested, by scene)
     pretrain/{model}_{method}/                pre-training work dir + done.json
+    pretrain/{model}_{method}/merged.pth      a merged method's checkpoint (its parts pre-trained as methods)
     probe/{model}_{method}/                   probe.json, spectrum.png
     runs/{model}_{method}/frac{f}_seed{s}/    fine-tune work dir, test/ and result.json (full)
     runs/{model}_{method}/{strategy}/frac{f}_seed{s}/   the same for another strategy
@@ -54,6 +55,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .data_steps import DataStepsMixin
+from .merged_pretraining import DeferredPretraining, MergedPretrainingMixin
 from .presets import FULL, SCRATCH, BenchmarkPreset
 from .protocol import ProtocolMixin
 from .report import environment_record, write_reports
@@ -76,7 +78,7 @@ from .weight_change import START_WEIGHTS, checkpoint_weight_change
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']
 
 
-class LabelEfficiencyBenchmark(DataStepsMixin, ProtocolMixin):
+class LabelEfficiencyBenchmark(DataStepsMixin, MergedPretrainingMixin, ProtocolMixin):
     """Run one preset for one downstream model.
 
     Args:
@@ -135,10 +137,11 @@ class LabelEfficiencyBenchmark(DataStepsMixin, ProtocolMixin):
             raise KeyError(f'preset {preset.name!r} has no model {model!r}; it has {sorted(preset.models)}')
         self.entry = preset.models[model]
         for method in methods:
-            if method != SCRATCH and method not in self.entry.pretrain_configs:
+            known = [SCRATCH, *self.entry.pretrain_configs, *self.entry.merged_pretrainings]
+            if method not in known:
                 raise KeyError(
                     f'preset {preset.name!r}, model {model!r}: no pre-training config for method {method!r} '
-                    f'(known: {[SCRATCH, *self.entry.pretrain_configs]})'
+                    f'(known: {known})'
                 )
         self.strategies = [FULL, *(s for s in (strategies or []) if s != FULL)]
         unknown = [s for s in self.strategies if s not in self.entry.strategies]
@@ -166,9 +169,14 @@ class LabelEfficiencyBenchmark(DataStepsMixin, ProtocolMixin):
 
     # -- steps ---------------------------------------------------------------------------------
     def pretrain(self, method: str) -> dict:
-        """Pre-train once per method (seed 0) on every training frame; returns the done record."""
+        """Pre-train once per method (seed 0) on every training frame; returns the done record.
+
+        A merged method (``ModelEntry.merged_pretrainings``) pre-trains its parts, then merges.
+        """
         if method in self.pretrained:
             return self.pretrained[method]
+        if self.merge_parts(method):
+            return self.pretrain_merged(method)
         work_dir = self.out / 'pretrain' / f'{self.model}_{method}'
         done = work_dir / 'done.json'
         if done.exists():
@@ -375,7 +383,19 @@ class LabelEfficiencyBenchmark(DataStepsMixin, ProtocolMixin):
         # need none (scratch), then those that wait for one; so a waiting step only holds a slot
         # once nothing else is left to run, and never while its pre-training is still queued.
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix='bench') as pool:
-            pre = {m: pool.submit(self.pretrain, m) for m in self.methods if m != SCRATCH}
+            pre: dict = {}
+            for m in self.methods:
+                parts = [p.method for p in self.merge_parts(m)]
+                for name in [*parts, m]:
+                    if name == SCRATCH or name in pre:
+                        continue
+                    if name in parts or not parts:
+                        pre[name] = pool.submit(self.pretrain, name)
+                    else:  # merged once its parts are done, by the first step that needs it
+                        pre[name] = DeferredPretraining(
+                            lambda records, name=name: self.pretrain_merged(name, records),
+                            [pre[p] for p in parts],
+                        )
             probes: dict[str, Future] = {}
             for waits in (False, True):
                 for method in self.methods:

@@ -45,6 +45,19 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class MergePart:
+    """One part of a merged pre-training (``ModelEntry.merged_pretrainings``, :mod:`.merged_pretraining`).
+
+    Attributes:
+        method: A pre-training method of the same model entry (a key of ``pretrain_configs``).
+        prefixes: Checkpoint module prefixes taken from that method's checkpoint.
+    """
+
+    method: str
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FinetuneStrategy:
     """A fine-tuning strategy of the harness (``--strategies``): what its fine-tunes add to the
     benchmark's config overrides (docs/finetuning.md).
@@ -187,6 +200,9 @@ class ModelEntry:
         strategies: Fine-tuning strategies by name (``--strategies``); ``full`` is the default.
         bev_probe: Whether ``tools/probe_features.py`` (a linear probe of BEV feature maps against
             box classes) applies to the model; without it the harness skips the feature probe.
+        merged_pretrainings: Methods whose checkpoint merges the checkpoints of other methods of
+            this entry, module by module (UniPAD's official fusion recipe:
+            :mod:`.merged_pretraining`); each part is pre-trained as its own method.
         lidarseg_labels: Whether fine-tuning reads per-point lidarseg labels (the info key
             ``pts_semantic_mask_path`` and its files); the harness checks the world has them before
             any step (:func:`~.world_checks.check_lidarseg_labels`).
@@ -198,6 +214,7 @@ class ModelEntry:
     strategies: dict[str, FinetuneStrategy] = field(default_factory=lambda: {FULL: FinetuneStrategy()})
     bev_probe: bool = True
     lidarseg_labels: bool = False
+    merged_pretrainings: dict[str, tuple[MergePart, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -262,8 +279,18 @@ _TINY_MODELS = {
         pretrain_configs={
             'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py',
             'unipad': 'configs/unipad/unipad_bevfusion_tiny.py',  # joint camera + LiDAR
+            # the two halves of UniPAD's official fusion recipe, merged as `unipad_merged`
+            'unipad_cam': 'configs/unipad/unipad_bevfusion_tiny_cam.py',
+            'unipad_lidar': 'configs/unipad/unipad_bevfusion_tiny_lidar.py',
         },
         strategies=BEVFUSION_STRATEGIES,
+        merged_pretrainings={
+            'unipad_merged': (
+                MergePart('unipad_cam', ('img_backbone.', 'img_neck.', 'view_transform.')),
+                # the tiny voxel encoder (HardSimpleVFE) has no weights
+                MergePart('unipad_lidar', ('pts_middle_encoder.',)),
+            )
+        },
     ),
     # camera-only: `--model bevdet --methods scratch,occfeat,occfeat_occonly` (OccFeat's row, with a
     # randomly initialised DINOv2 ViT-S/14 teacher on the CPU: configs/occfeat/README.md)
