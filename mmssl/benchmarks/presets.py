@@ -104,13 +104,17 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 _HEADS = ['bbox_head', 'seg_head']
+#: the modules a pre-training checkpoint initialises (BEVFusion's init_from.prefix_map)
+_ENCODERS = ('img_backbone', 'img_neck', 'view_transform', 'pts_voxel_encoder', 'pts_middle_encoder')
 #: Strategies of the tiny BEVFusion, defaults from the survey (../shared/papers/000_*.txt Sec. 7.1)
 #: and ../shared/METHOD_FACTS.md. probe: SLidR's linear probe trains the final layer only (here the
 #: task heads). lora: rank 4; the survey's rank 16-32 is for 768-wide ViTs (about 2% of a
 #: projection's rank), the tiny encoders are 8-64 channels wide, where rank 4 adapts 8% of their
 #: parameters and rank 16 26%. progressive: discriminative rates x1 / x0.1 / x0.01 (survey: head
 #: 1e-3, last block 1e-4, middle 1e-5), a group more every third of the iterations. layer_decay:
-#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%).
+#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%). encoder_lr: every pre-trained encoder
+#: at 0.1x the learning rate for the whole fine-tune (the "encoder lr during fine-tuning" ablation of
+#: NS-MAE's row: the fine-tune at the tiny config's lr moves the encoders as far as pre-training did).
 BEVFUSION_STRATEGIES = {
     FULL: FinetuneStrategy(),
     'probe': FinetuneStrategy(model=dict(finetune_strategy=dict(type='LinearProbe', trainable=_HEADS))),
@@ -151,6 +155,9 @@ BEVFUSION_STRATEGIES = {
                 ],
             ),
         )
+    ),
+    'encoder_lr': FinetuneStrategy(
+        optim_wrapper=dict(paramwise_cfg=dict(custom_keys={m: dict(lr_mult=0.1) for m in _ENCODERS}))
     ),
 }
 

@@ -173,3 +173,25 @@ def test_bevfusion_strategies_cover_every_parameter():
     layers = BEVFUSION_STRATEGIES['layer_decay'].optim_wrapper['paramwise_cfg']['layers']
     for plan in (groups, layers):
         assert all(sum(in_modules(n, modules) for modules in plan) == 1 for n in names)
+
+
+def test_encoder_lr_strategy_scales_only_the_encoders():
+    from mmengine.optim import build_optim_wrapper
+
+    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
+    from mmssl.testing.synthetic_batch import build_from_config
+
+    entry = PRESETS['cpu'].models['bevfusion']
+    model, cfg = build_from_config(entry.finetune_config)
+    overrides = BEVFUSION_STRATEGIES['encoder_lr'].overrides({}, 300, [])
+    cfg.merge_from_dict(dict(optim_wrapper=overrides['optim_wrapper']))
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    base = cfg.optim_wrapper.optimizer.lr
+    lr_of = {id(p): g['lr'] for g in wrapper.optimizer.param_groups for p in g['params']}
+    encoders = tuple(cfg.model.init_from.prefix_map)  # what a pre-training checkpoint initialises
+    seen = set()
+    for name, param in model.named_parameters():
+        want = 0.1 * base if name.startswith(encoders) else base
+        assert lr_of[id(param)] == pytest.approx(want), name
+        seen.add(name.split('.')[0])
+    assert {'img_backbone', 'pts_middle_encoder', 'bbox_head'} <= seen
