@@ -196,7 +196,8 @@ class LabelEfficiencyBenchmark(DataStepsMixin, MergedPretrainingMixin, ProtocolM
         ]
         t0 = time.time()
         teacher = self.prepare_teacher(run_config, work_dir)
-        log(f'pre-training {method} with {config} ({self.preset.pretrain_iters or "its own"} iterations)')
+        iters = self.pretrain_iterations(method)
+        log(f'pre-training {method} with {config} ({iters or "its own"} iterations)')
         run_logged(args, work_dir / 'benchmark.log', self.threads)
         checkpoint = last_checkpoint(work_dir)
         start = work_dir / START_WEIGHTS
@@ -207,7 +208,7 @@ class LabelEfficiencyBenchmark(DataStepsMixin, MergedPretrainingMixin, ProtocolM
             method=method,
             config=config,
             run_config=run_config,
-            iters=self.preset.pretrain_iters,
+            iters=iters,
             schedule=dataclasses.asdict(self.preset.pretrain_schedule)
             if self.preset.pretrain_schedule
             else None,

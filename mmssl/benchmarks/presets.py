@@ -210,6 +210,9 @@ class ModelEntry:
         merged_pretrainings: Methods whose checkpoint merges the checkpoints of other methods of
             this entry, module by module (UniPAD's official fusion recipe:
             :mod:`.merged_pretraining`); each part is pre-trained as its own method.
+        pretrain_length: Per method, a multiple of the preset's pre-training iterations (e.g.
+            ``{'nsmae_x5': 5}``: the same config pre-trained five times as long, with its schedule
+            stretched); methods not named get the preset's.
         lidarseg_labels: Whether fine-tuning reads per-point lidarseg labels (the info key
             ``pts_semantic_mask_path`` and its files); the harness checks the world has them before
             any step (:func:`~.world_checks.check_lidarseg_labels`).
@@ -222,6 +225,7 @@ class ModelEntry:
     bev_probe: bool = True
     lidarseg_labels: bool = False
     merged_pretrainings: dict[str, tuple[MergePart, ...]] = field(default_factory=dict)
+    pretrain_length: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,11 @@ _TINY_MODELS = {
         finetune_config='projects/BEVFusion/configs/bevfusion_tiny_synthetic.py',
         pretrain_configs={
             'nsmae': 'configs/nsmae/nsmae_bevfusion_tiny.py',
+            # NS-MAE ablations (docs/benchmarks-label-efficiency.md): equal loss weights instead of the
+            # paper's 1e4 / 1e-2 / 1e-2, a render volume of twice the z resolution, x5 pre-training
+            'nsmae_eqw': 'configs/nsmae/nsmae_bevfusion_tiny_eqw.py',
+            'nsmae_z16': 'configs/nsmae/nsmae_bevfusion_tiny_z16.py',
+            'nsmae_x5': 'configs/nsmae/nsmae_bevfusion_tiny.py',
             'unipad': 'configs/unipad/unipad_bevfusion_tiny.py',  # joint camera + LiDAR
             # the two halves of UniPAD's official fusion recipe, merged as `unipad_merged`
             'unipad_cam': 'configs/unipad/unipad_bevfusion_tiny_cam.py',
@@ -298,6 +307,7 @@ _TINY_MODELS = {
                 MergePart('unipad_lidar', ('pts_middle_encoder.',)),
             )
         },
+        pretrain_length={'nsmae_x5': 5},
     ),
     # camera-only: `--model bevdet --methods scratch,occfeat,occfeat_occonly` (OccFeat's row, with a
     # randomly initialised DINOv2 ViT-S/14 teacher on the CPU: configs/occfeat/README.md)

@@ -76,6 +76,13 @@ class ProtocolMixin:
             self._config(self.entry.finetune_config).get('custom_hooks', []),
         )
 
+    def pretrain_iterations(self, method: str) -> int | None:
+        """Pre-training iterations of ``method``: the preset's, times the entry's
+        ``pretrain_length`` of the method (e.g. 5 for a x5 ablation); None: the config's own."""
+        if self.preset.pretrain_iters is None:
+            return None
+        return int(self.preset.pretrain_iters) * int(self.entry.pretrain_length.get(method, 1))
+
     def pretrain_overrides(self, method: str) -> dict:
         """Config overrides of one method's pre-training (schedule + the start-weights hook)."""
         config = self.entry.pretrain_configs[method]
@@ -83,7 +90,8 @@ class ProtocolMixin:
         overrides: dict = {}
         if self.preset.pretrain_iters is not None or self.preset.pretrain_schedule is not None:
             ipe = self.iters_per_epoch(config)
-            total = self.preset.pretrain_iters or native_iterations(cfg, ipe)
+            length = int(self.entry.pretrain_length.get(method, 1))
+            total = self.pretrain_iterations(method) or native_iterations(cfg, ipe) * length
             overrides = iteration_overrides(cfg, total, ipe, self.preset.pretrain_schedule)
         imports = dict(cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False))
         imports['imports'] = [*imports.get('imports', []), 'mmssl.benchmarks.weight_change']

@@ -193,6 +193,20 @@ def test_pretraining_overrides_move_the_weights_and_save_w0(tmp_path):
     ]
 
 
+def test_a_longer_pretraining_stretches_its_schedule(tmp_path):
+    root = _fake_world(tmp_path / 'world')
+    bench = le.LabelEfficiencyBenchmark(
+        PRESETS['cpu'], 'bevfusion', ['nsmae', 'nsmae_x5'], [1.0], [0], tmp_path, data_root=str(root)
+    )
+    assert bench.entry.pretrain_configs['nsmae_x5'] == bench.entry.pretrain_configs['nsmae']
+    assert (bench.pretrain_iterations('nsmae'), bench.pretrain_iterations('nsmae_x5')) == (1200, 6000)
+    o = bench.pretrain_overrides('nsmae_x5')
+    assert o['train_cfg']['max_iters'] == 6000
+    warm, cos = o['param_scheduler']  # the same 5% warm-up and cosine, over 6000 iterations
+    assert warm['end'] == 300 and (cos['begin'], cos['end']) == (300, 6000)
+    assert bench.protocol()['pretrain_iters'] == 1200  # the preset's protocol is unchanged
+
+
 def test_rescale_schedulers():
     # An epoch-based warm-up (1 epoch) + step decay at epochs 8 and 11 of a 12-epoch config,
     # 100 iterations per epoch of the full set, run for 600 iterations.

@@ -10,6 +10,12 @@ from mmengine.structures import BaseDataElement
 from mmssl.registry import MODELS
 
 TINY = {name: f'configs/nsmae/nsmae_{name}_tiny.py' for name in ('bevfusion', 'bevdet', 'centerpoint')}
+# the label-efficiency ablations of NS-MAE's row (equal loss weights; render volume of 16 z levels)
+ABLATIONS = {
+    'bevfusion_eqw': 'configs/nsmae/nsmae_bevfusion_tiny_eqw.py',
+    'bevfusion_z16': 'configs/nsmae/nsmae_bevfusion_tiny_z16.py',
+}
+TINY.update(ABLATIONS)
 IMG_HW = (128, 352)
 # The tiny configs let the pipeline mask the LiDAR; the keyframe batch here is not masked, so the
 # model masks it (90% of the encoder's 0.2 x 0.2 x 0.4 m voxels over the tiny detectors' range).
@@ -70,6 +76,35 @@ def test_one_step_finite_losses_and_encoder_gradients(name, batch):
         # as in the detector; every other encoder parameter receives a gradient
         need = len(ps) - (4 if module == 'img_neck' else 0)
         assert nonzero >= need, (module, nonzero, len(ps))
+
+
+def test_ablation_configs_change_only_what_they_ablate():
+    def flat(d, prefix=''):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f'{prefix}{k}.') if isinstance(v, dict) else {f'{prefix}{k}': v})
+        return out
+
+    base = flat(Config.fromfile(TINY['bevfusion']).to_dict())
+    for name, changed in (
+        (
+            'bevfusion_eqw',
+            {
+                'model.loss_rgb.loss_weight',
+                'model.loss_depth_per.loss_weight',
+                'model.loss_depth_bev.loss_weight',
+            },
+        ),
+        ('bevfusion_z16', {'model.render_z_bins'}),
+    ):
+        cfg = flat(Config.fromfile(ABLATIONS[name]).to_dict())
+        assert set(cfg) == set(base), name
+        assert {k for k in cfg if cfg[k] != base[k]} == changed, name
+    assert base['model.loss_rgb.loss_weight'] == 1e4 and base['model.loss_depth_per.loss_weight'] == 1e-2
+    eqw = Config.fromfile(ABLATIONS['bevfusion_eqw']).model
+    assert eqw.loss_rgb.loss_weight == eqw.loss_depth_per.loss_weight == eqw.loss_depth_bev.loss_weight == 1.0
+    model = build('bevfusion_z16')
+    assert model.render_z_bins == 16
 
 
 def test_masked_patches_hidden_from_image_encoder(batch):
