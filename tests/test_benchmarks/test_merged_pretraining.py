@@ -138,3 +138,61 @@ def test_deferred_pretraining_waits_for_its_parts_and_merges_once():
         results = [r.result(timeout=10) for r in readers]
     assert calls == [['cam', 'lidar']]  # merged once, from both parts, in their order
     assert results[0] is results[1] and deferred.done()
+
+
+def test_run_pretrains_the_halves_side_by_side_and_fine_tunes_from_the_merge(tmp_path, monkeypatch):
+    bench = le.LabelEfficiencyBenchmark(
+        PRESETS['micro'],
+        'bevfusion',
+        ['scratch', 'unipad_merged'],
+        [0.5],
+        [0, 1],
+        tmp_path,
+        jobs=2,
+        probe=False,
+    )
+    events, lock = [], threading.Lock()
+
+    def pretrain(method):
+        with lock:
+            events.append(('start', method))
+        threading.Event().wait(0.3)
+        with lock:
+            events.append(('end', method))
+        return dict(method=method, checkpoint=f'{method}.pth')
+
+    def merge(method, records):
+        with lock:
+            events.append(('merge', method, tuple(r['checkpoint'] for r in records)))
+        return dict(method=method, checkpoint='merged.pth')
+
+    def finetune(method, fraction, seed, pretrained, strategy='full'):
+        with lock:
+            events.append(('finetune', method, seed, pretrained and pretrained['checkpoint']))
+        return dict(method=method, fraction=fraction, seed=seed, strategy=strategy, NDS=1.0, mAP=2.0)
+
+    monkeypatch.setattr(bench, 'pretrain', pretrain)
+    monkeypatch.setattr(bench, 'pretrain_merged', merge)
+    monkeypatch.setattr(bench, 'finetune', finetune)
+    monkeypatch.setattr(bench, 'prepare_data', lambda: None)
+    monkeypatch.setattr(bench, 'check_data', lambda: None)
+    monkeypatch.setattr(bench, 'split_file', lambda fraction: tmp_path / 'split.pkl')
+    reports = {}
+    monkeypatch.setattr(le, 'write_reports', lambda out, records, *a, **kw: reports.update(kw))
+    records = bench.run()
+    # the two halves run at once (two slots), the merge once after both, before its fine-tunes
+    assert events[:2] == [('start', 'unipad_cam'), ('start', 'unipad_lidar')]
+    merges = [i for i, e in enumerate(events) if e[0] == 'merge']
+    assert len(merges) == 1
+    assert events[merges[0]] == ('merge', 'unipad_merged', ('unipad_cam.pth', 'unipad_lidar.pth'))
+    assert merges[0] > max(events.index(('end', 'unipad_cam')), events.index(('end', 'unipad_lidar')))
+    tuned = [e for e in events if e[:2] == ('finetune', 'unipad_merged')]
+    assert [e[3] for e in tuned] == ['merged.pth', 'merged.pth']
+    assert all(events.index(e) > merges[0] for e in tuned)
+    assert [(r['method'], r['seed']) for r in records] == [
+        ('scratch', 0),
+        ('scratch', 1),
+        ('unipad_merged', 0),
+        ('unipad_merged', 1),
+    ]
+    assert set(reports['pretraining']) == {'unipad_cam', 'unipad_lidar', 'unipad_merged'}
