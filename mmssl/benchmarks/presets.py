@@ -104,6 +104,8 @@ def _merge(base: dict, extra: dict) -> dict:
 
 
 _HEADS = ['bbox_head', 'seg_head']
+#: the modules after the fusion, which no pre-training of the project initialises
+_DECODER = ['fusion_layer', 'pts_backbone', 'pts_neck']
 #: the modules a pre-training checkpoint initialises (BEVFusion's init_from.prefix_map)
 _ENCODERS = ('img_backbone', 'img_neck', 'view_transform', 'pts_voxel_encoder', 'pts_middle_encoder')
 #: Strategies of the tiny BEVFusion, defaults from the survey (../shared/papers/000_*.txt Sec. 7.1)
@@ -112,7 +114,10 @@ _ENCODERS = ('img_backbone', 'img_neck', 'view_transform', 'pts_voxel_encoder', 
 #: projection's rank), the tiny encoders are 8-64 channels wide, where rank 4 adapts 8% of their
 #: parameters and rank 16 26%. progressive: discriminative rates x1 / x0.1 / x0.01 (survey: head
 #: 1e-3, last block 1e-4, middle 1e-5), a group more every third of the iterations. layer_decay:
-#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%). encoder_lr: every pre-trained encoder
+#: ScaLR's 0.95 (1% and 10% of the labels; 0.99 at 100%). frozen_encoders: the pre-trained
+#: encoders frozen (parameters and BN statistics), the randomly initialised fusion, BEV decoder and
+#: heads train (probe and lora also keep the random decoder frozen: they test the features through
+#: it). encoder_lr: every pre-trained encoder
 #: at 0.1x the learning rate for the whole fine-tune (the "encoder lr during fine-tuning" ablation of
 #: NS-MAE's row: the fine-tune at the tiny config's lr moves the encoders as far as pre-training did).
 BEVFUSION_STRATEGIES = {
@@ -155,6 +160,9 @@ BEVFUSION_STRATEGIES = {
                 ],
             ),
         )
+    ),
+    'frozen_encoders': FinetuneStrategy(
+        model=dict(finetune_strategy=dict(type='LinearProbe', trainable=_DECODER + _HEADS))
     ),
     'encoder_lr': FinetuneStrategy(
         optim_wrapper=dict(paramwise_cfg=dict(custom_keys={m: dict(lr_mult=0.1) for m in _ENCODERS}))

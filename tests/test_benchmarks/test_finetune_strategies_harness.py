@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmssl.benchmarks import PRESETS
@@ -195,3 +196,20 @@ def test_encoder_lr_strategy_scales_only_the_encoders():
         assert lr_of[id(param)] == pytest.approx(want), name
         seen.add(name.split('.')[0])
     assert {'img_backbone', 'pts_middle_encoder', 'bbox_head'} <= seen
+
+
+def test_frozen_encoders_trains_exactly_what_pre_training_does_not_initialise():
+    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
+    from mmssl.testing.synthetic_batch import build_from_config
+
+    entry = PRESETS['cpu'].models['bevfusion']
+    model, cfg = build_from_config(entry.finetune_config)
+    model.init_finetune_strategy(BEVFUSION_STRATEGIES['frozen_encoders'].model['finetune_strategy'])
+    encoders = tuple(cfg.model.init_from.prefix_map)
+    for name, param in model.named_parameters():
+        assert param.requires_grad == (not name.startswith(encoders)), name
+    model.train()
+    frozen_bn = [
+        m for n, m in model.named_modules() if n.startswith(encoders) and isinstance(m, torch.nn.BatchNorm2d)
+    ]
+    assert frozen_bn and not any(m.training for m in frozen_bn)
