@@ -56,7 +56,7 @@ from pathlib import Path
 
 from .data_steps import DataStepsMixin
 from .merged_pretraining import DeferredPretraining, MergedPretrainingMixin
-from .presets import FULL, SCRATCH, BenchmarkPreset
+from .presets import SCRATCH, BenchmarkPreset
 from .protocol import ProtocolMixin
 from .report import environment_record, write_reports
 from .schedule import write_run_config
@@ -73,6 +73,7 @@ from .steps import (
     trainable_total,
     write_json,
 )
+from .strategies import FULL
 from .weight_change import START_WEIGHTS, checkpoint_weight_change
 
 __all__ = ['LabelEfficiencyBenchmark', 'frac_tag', 'run_logged', 'summarise_nuscenes_metrics']

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mmssl.utils.atomic_io import atomic_write_bytes
 
-from .presets import FULL, BenchmarkPreset
+from .presets import BenchmarkPreset
 from .stats import (
     METRICS,
     aggregate,
@@ -22,6 +22,7 @@ from .stats import (
     paired_vs_full,
     paired_vs_scratch_by_strategy,
 )
+from .strategies import FULL
 from .tables import (
     DETECTION,
     LIDARSEG,

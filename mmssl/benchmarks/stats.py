@@ -33,7 +33,8 @@ import math
 import statistics
 from typing import Iterable
 
-from .presets import FULL, SCRATCH
+from .presets import SCRATCH
+from .strategies import FULL
 
 METRICS = ('NDS', 'mAP')
 

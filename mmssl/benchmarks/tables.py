@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .presets import FULL, SCRATCH, BenchmarkPreset
+from .presets import SCRATCH, BenchmarkPreset
 from .stats import (
     METRICS,
     aggregate,
@@ -23,6 +23,7 @@ from .stats import (
     paired_vs_full,
     paired_vs_scratch_by_strategy,
 )
+from .strategies import FULL
 
 _GAINS_NOTE = (
     'mean +- sample standard deviation over seeds. Gains: mean +- std of the paired differences to',

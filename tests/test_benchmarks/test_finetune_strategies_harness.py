@@ -11,6 +11,7 @@ from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks import label_efficiency as le
 from mmssl.benchmarks.report import strategy_table, write_reports
 from mmssl.benchmarks.stats import paired_differences, paired_vs_full
+from mmssl.benchmarks.strategies import BEVFUSION_STRATEGIES
 
 STRATEGIES = ['full', 'probe', 'lora', 'progressive', 'layer_decay']
 
@@ -164,7 +165,6 @@ def test_reports_without_strategies_keep_their_layout(tmp_path):
 
 
 def test_bevfusion_strategies_cover_every_parameter():
-    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
     from mmssl.models.finetune import in_modules
     from mmssl.testing.synthetic_batch import build_from_config
 
@@ -179,7 +179,6 @@ def test_bevfusion_strategies_cover_every_parameter():
 def test_encoder_lr_strategy_scales_only_the_encoders():
     from mmengine.optim import build_optim_wrapper
 
-    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
     from mmssl.testing.synthetic_batch import build_from_config
 
     entry = PRESETS['cpu'].models['bevfusion']
@@ -199,7 +198,6 @@ def test_encoder_lr_strategy_scales_only_the_encoders():
 
 
 def test_frozen_encoders_trains_exactly_what_pre_training_does_not_initialise():
-    from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
     from mmssl.testing.synthetic_batch import build_from_config
 
     entry = PRESETS['cpu'].models['bevfusion']

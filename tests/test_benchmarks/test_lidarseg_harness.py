@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from mmssl.benchmarks import PRESETS
 from mmssl.benchmarks import label_efficiency as le
-from mmssl.benchmarks.presets import MINKUNET_STRATEGIES
+from mmssl.benchmarks.strategies import MINKUNET_STRATEGIES
 from mmssl.benchmarks.world_checks import check_lidarseg_labels
 from mmssl.testing.paths import REPO_ROOT
 from mmssl.testing.runs import run_tool

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from peft.tuners.lora import LoraLayer
 
-from mmssl.benchmarks.presets import BEVFUSION_STRATEGIES
+from mmssl.benchmarks.strategies import BEVFUSION_STRATEGIES
 from mmssl.models.finetune import merge_lora
 from mmssl.testing.finetune import bev_features, small_detector_batch
 from mmssl.testing.runs import in_process_cfg
